@@ -1,0 +1,272 @@
+//! Builds the Verilated card models.
+//!
+//! For each data-path width in `WIDTHS`: rust-hdl emits the card's Verilog,
+//! `verilator --cc` turns it into C++ (without `--build`: Verilator 5.006's
+//! own make flow is not used), and the `cc` crate compiles the model, a C ABI
+//! shim generated from the card's port list, and the Verilator runtime.
+//! A Rust file with the port layout is generated beside it, so the harness
+//! and the shim always agree with the hardware's ports.
+
+use duplex_hdl::{card_verilog, parse_ports, CardConfig, Port, PortDir};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Widths built into the co-simulation.
+const WIDTHS: &[usize] = &[256];
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=VERILATOR_ROOT");
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    let root = verilator_root();
+    let mut rust = String::new();
+    for &w in WIDTHS {
+        build_width(&out, &root, w, &mut rust);
+    }
+    std::fs::write(out.join("ports.rs"), rust).expect("write ports.rs");
+
+    let mut rt = cc::Build::new();
+    rt.cpp(true)
+        .std("c++17")
+        .opt_level(2)
+        .warnings(false)
+        .include(root.join("include"))
+        .include(root.join("include/vltstd"))
+        .file(root.join("include/verilated.cpp"))
+        .file(root.join("include/verilated_vcd_c.cpp"))
+        .file(root.join("include/verilated_threads.cpp"))
+        .define("VM_TRACE", "1")
+        .compile("verilated_runtime");
+    println!("cargo:rustc-link-lib=stdc++");
+}
+
+fn verilator_root() -> PathBuf {
+    if let Ok(r) = std::env::var("VERILATOR_ROOT") {
+        return PathBuf::from(r);
+    }
+    let out = Command::new("verilator")
+        .arg("--getenv")
+        .arg("VERILATOR_ROOT")
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            PathBuf::from(String::from_utf8_lossy(&o.stdout).trim().to_string())
+        }
+        _ => panic!(
+            "verilator not found: the co-simulation needs Verilator 5 \
+             (apt-get install verilator), see README.md"
+        ),
+    }
+}
+
+fn words(width: usize) -> usize {
+    width.div_ceil(32)
+}
+
+fn build_width(out: &Path, root: &Path, w: usize, rust: &mut String) {
+    let name = format!("card{w}");
+    let prefix = format!("Vcard{w}");
+    let verilog = card_verilog(w, CardConfig::default()).expect("card verilog");
+    let vfile = out.join(format!("{name}.v"));
+    std::fs::write(&vfile, &verilog).expect("write verilog");
+    let mdir = out.join(&name);
+    let _ = std::fs::remove_dir_all(&mdir);
+    let status = Command::new("verilator")
+        .args(["--cc", "--prefix", &prefix, "--top-module", "top"])
+        .args(["-Wno-fatal", "-Wno-WIDTH", "-Wno-UNOPTFLAT"])
+        .args(["--trace", "--x-assign", "0", "--x-initial", "0", "-O3"])
+        .arg("-Mdir")
+        .arg(&mdir)
+        .arg(&vfile)
+        .output()
+        .expect("run verilator");
+    if !status.status.success() {
+        panic!(
+            "verilator failed on {}:\n{}",
+            vfile.display(),
+            String::from_utf8_lossy(&status.stderr)
+        );
+    }
+
+    let ports = parse_ports(&verilog);
+    let inputs: Vec<&Port> = ports
+        .iter()
+        .filter(|p| p.dir == PortDir::Input && p.name != "clock")
+        .collect();
+    let outputs: Vec<&Port> = ports.iter().filter(|p| p.dir == PortDir::Output).collect();
+    let shim = out.join(format!("{name}_shim.cpp"));
+    std::fs::write(&shim, shim_source(&name, &prefix, &inputs, &outputs)).expect("write shim");
+
+    // Port layout for the Rust harness.
+    let in_words: usize = inputs.iter().map(|p| words(p.width)).sum();
+    let out_words: usize = outputs.iter().map(|p| words(p.width)).sum();
+    writeln!(rust, "/// Port layout of the {w}-bit card model.").unwrap();
+    writeln!(rust, "pub mod {name} {{").unwrap();
+    writeln!(rust, "    use crate::model::Slot;").unwrap();
+    writeln!(rust, "    pub const WIDTH: usize = {w};").unwrap();
+    writeln!(rust, "    pub const IN_WORDS: usize = {in_words};").unwrap();
+    writeln!(rust, "    pub const OUT_WORDS: usize = {out_words};").unwrap();
+    for (set, list) in [("input", &inputs), ("output", &outputs)] {
+        writeln!(rust, "    pub mod {set} {{").unwrap();
+        writeln!(rust, "        use super::Slot;").unwrap();
+        let mut off = 0;
+        for p in list.iter() {
+            writeln!(
+                rust,
+                "        pub const {}: Slot = Slot {{ word: {off}, width: {} }};",
+                p.name.to_uppercase(),
+                p.width
+            )
+            .unwrap();
+            off += words(p.width);
+        }
+        writeln!(rust, "    }}").unwrap();
+    }
+    writeln!(rust, "    unsafe extern \"C\" {{").unwrap();
+    for f in [
+        "pub fn {n}_new() -> *mut core::ffi::c_void;",
+        "pub fn {n}_free(h: *mut core::ffi::c_void);",
+        "pub fn {n}_cycle(h: *mut core::ffi::c_void, inp: *const u32, out: *mut u32);",
+        "pub fn {n}_trace_open(h: *mut core::ffi::c_void, path: *const core::ffi::c_char) -> i32;",
+    ] {
+        writeln!(rust, "        {}", f.replace("{n}", &name)).unwrap();
+    }
+    writeln!(rust, "    }}").unwrap();
+    writeln!(rust, "}}").unwrap();
+
+    let mut b = cc::Build::new();
+    b.cpp(true)
+        .std("c++17")
+        .opt_level(2)
+        .warnings(false)
+        .include(root.join("include"))
+        .include(root.join("include/vltstd"))
+        .include(&mdir)
+        .define("VM_TRACE", "1")
+        .file(&shim);
+    let mut cpps: Vec<PathBuf> = std::fs::read_dir(&mdir)
+        .expect("read verilator output")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "cpp"))
+        .collect();
+    cpps.sort();
+    for c in cpps {
+        b.file(c);
+    }
+    b.compile(&format!("{name}_model"));
+}
+
+/// C++ for one card model: a handle with its own VerilatedContext, one call
+/// per clock cycle that takes every input and returns every output packed in
+/// 32-bit words (port order of the Verilog), and optional VCD tracing.
+fn shim_source(name: &str, prefix: &str, inputs: &[&Port], outputs: &[&Port]) -> String {
+    let mut s = String::new();
+    writeln!(s, "#include \"{prefix}.h\"").unwrap();
+    writeln!(s, "#include \"verilated.h\"").unwrap();
+    writeln!(s, "#include \"verilated_vcd_c.h\"").unwrap();
+    writeln!(s, "#include <cstdint>").unwrap();
+    writeln!(
+        s,
+        "struct H {{ VerilatedContext* ctx; {prefix}* m; VerilatedVcdC* tfp; uint64_t t; }};"
+    )
+    .unwrap();
+    writeln!(s, "extern \"C\" void* {name}_new() {{").unwrap();
+    writeln!(
+        s,
+        "  H* h = new H; h->ctx = new VerilatedContext; h->ctx->traceEverOn(true);"
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "  h->m = new {prefix}(h->ctx, \"top\"); h->tfp = nullptr; h->t = 0;"
+    )
+    .unwrap();
+    writeln!(s, "  h->m->clock = 0; h->m->eval(); return h; }}").unwrap();
+    writeln!(s, "extern \"C\" void {name}_free(void* p) {{ H* h = (H*)p;").unwrap();
+    writeln!(s, "  if (h->tfp) {{ h->tfp->close(); delete h->tfp; }}").unwrap();
+    writeln!(
+        s,
+        "  h->m->final(); delete h->m; delete h->ctx; delete h; }}"
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "extern \"C\" int {name}_trace_open(void* p, const char* path) {{ H* h = (H*)p;"
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "  if (h->tfp) return -1; h->tfp = new VerilatedVcdC; h->m->trace(h->tfp, 99);"
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "  h->tfp->open(path); return h->tfp->isOpen() ? 0 : -1; }}"
+    )
+    .unwrap();
+    writeln!(
+        s,
+        "extern \"C\" void {name}_cycle(void* p, const uint32_t* in, uint32_t* out) {{"
+    )
+    .unwrap();
+    writeln!(s, "  H* h = (H*)p; {prefix}* m = h->m;").unwrap();
+    let mut off = 0;
+    for p in inputs {
+        let n = words(p.width);
+        if p.width <= 32 {
+            writeln!(s, "  m->{} = in[{off}];", p.name).unwrap();
+        } else if p.width <= 64 {
+            writeln!(
+                s,
+                "  m->{} = (uint64_t)in[{off}] | ((uint64_t)in[{}] << 32);",
+                p.name,
+                off + 1
+            )
+            .unwrap();
+        } else {
+            writeln!(
+                s,
+                "  for (int i = 0; i < {n}; i++) m->{}[i] = in[{off} + i];",
+                p.name
+            )
+            .unwrap();
+        }
+        off += n;
+    }
+    writeln!(
+        s,
+        "  m->clock = 0; m->eval(); if (h->tfp) h->tfp->dump(h->t); h->t += 2;"
+    )
+    .unwrap();
+    let mut off = 0;
+    for p in outputs {
+        let n = words(p.width);
+        if p.width <= 32 {
+            writeln!(s, "  out[{off}] = m->{};", p.name).unwrap();
+        } else if p.width <= 64 {
+            writeln!(
+                s,
+                "  out[{off}] = (uint32_t)m->{n}; out[{}] = (uint32_t)(m->{n} >> 32);",
+                off + 1,
+                n = p.name
+            )
+            .unwrap();
+        } else {
+            writeln!(
+                s,
+                "  for (int i = 0; i < {n}; i++) out[{off} + i] = m->{}[i];",
+                p.name
+            )
+            .unwrap();
+        }
+        off += n;
+    }
+    writeln!(
+        s,
+        "  m->clock = 1; m->eval(); if (h->tfp) h->tfp->dump(h->t - 1);"
+    )
+    .unwrap();
+    writeln!(s, "}}").unwrap();
+    s
+}

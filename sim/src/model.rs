@@ -1,0 +1,154 @@
+//! One Verilated card behind its generated C ABI.
+//!
+//! All inputs and outputs travel as packed 32-bit words, one call per clock
+//! cycle: set inputs, evaluate with the clock low, sample outputs, raise the
+//! clock. The outputs returned are those seen before the rising edge, so a
+//! valid/ready transfer "happens" in the cycle where both were high in them.
+
+use crate::ports::card256 as layout;
+use crate::{Result, SimError};
+use std::ffi::CString;
+
+/// Where a port sits in the packed word vector.
+#[derive(Clone, Copy, Debug)]
+pub struct Slot {
+    pub word: usize,
+    pub width: usize,
+}
+
+/// Data-path width of the co-simulated card.
+pub const WIDTH: usize = layout::WIDTH;
+/// Bytes per data beat.
+pub const BEAT_BYTES: usize = WIDTH / 8;
+
+/// Packed port values of one card.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pins {
+    pub words: Vec<u32>,
+}
+
+impl Pins {
+    fn new(n: usize) -> Self {
+        Self { words: vec![0; n] }
+    }
+    pub fn get(&self, s: Slot) -> u64 {
+        let lo = self.words[s.word] as u64;
+        let v = if s.width > 32 {
+            lo | (self.words[s.word + 1] as u64) << 32
+        } else {
+            lo
+        };
+        if s.width >= 64 {
+            v
+        } else {
+            v & ((1u64 << s.width) - 1)
+        }
+    }
+    pub fn bit(&self, s: Slot) -> bool {
+        self.words[s.word] & 1 != 0
+    }
+    pub fn set(&mut self, s: Slot, v: u64) {
+        self.words[s.word] = v as u32;
+        if s.width > 32 {
+            self.words[s.word + 1] = (v >> 32) as u32;
+        }
+    }
+    pub fn set_bit(&mut self, s: Slot, v: bool) {
+        self.words[s.word] = v as u32;
+    }
+    /// A wide port as little-endian bytes.
+    pub fn bytes(&self, s: Slot) -> Vec<u8> {
+        let n = s.width.div_ceil(32);
+        self.words[s.word..s.word + n]
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .take(s.width.div_ceil(8))
+            .collect()
+    }
+    /// Sets a wide port from little-endian bytes (missing bytes are zero).
+    pub fn set_bytes(&mut self, s: Slot, b: &[u8]) {
+        let n = s.width.div_ceil(32);
+        for i in 0..n {
+            let mut w = [0u8; 4];
+            for (j, x) in w.iter_mut().enumerate() {
+                *x = b.get(4 * i + j).copied().unwrap_or(0);
+            }
+            self.words[s.word + i] = u32::from_le_bytes(w);
+        }
+    }
+}
+
+pub use layout::input as inp;
+pub use layout::output as out;
+
+/// A Verilated card. Not `Send`: the thread that creates a model evaluates it.
+pub struct CardModel {
+    handle: *mut core::ffi::c_void,
+    pub inputs: Pins,
+    pub outputs: Pins,
+    cycles: u64,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl CardModel {
+    pub fn new() -> Self {
+        // SAFETY: card256_new allocates a fresh model and context and returns
+        // an owned handle, released exactly once in Drop.
+        let handle = unsafe { layout::card256_new() };
+        Self {
+            handle,
+            inputs: Pins::new(layout::IN_WORDS),
+            outputs: Pins::new(layout::OUT_WORDS),
+            cycles: 0,
+            _not_send: std::marker::PhantomData,
+        }
+    }
+
+    /// One clock cycle with the current inputs; `outputs` is refreshed with
+    /// the values seen before the rising edge.
+    pub fn cycle(&mut self) {
+        // SAFETY: the handle is live; the slices have exactly IN_WORDS and
+        // OUT_WORDS elements, the lengths the generated shim reads and writes.
+        unsafe {
+            layout::card256_cycle(
+                self.handle,
+                self.inputs.words.as_ptr(),
+                self.outputs.words.as_mut_ptr(),
+            )
+        };
+        self.cycles += 1;
+    }
+
+    pub fn cycles(&self) -> u64 {
+        self.cycles
+    }
+
+    /// Writes a VCD waveform of this card to `path` from now on.
+    pub fn trace_to(&mut self, path: &std::path::Path) -> Result<()> {
+        let trace_err = || SimError::Trace {
+            path: path.display().to_string(),
+        };
+        let c = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| trace_err())?;
+        // SAFETY: the handle is live and `c` is a NUL-terminated path that
+        // outlives the call.
+        let rc = unsafe { layout::card256_trace_open(self.handle, c.as_ptr()) };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(trace_err())
+        }
+    }
+}
+
+impl Default for CardModel {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for CardModel {
+    fn drop(&mut self) {
+        // SAFETY: the handle came from card256_new and is freed only here.
+        unsafe { layout::card256_free(self.handle) }
+    }
+}
