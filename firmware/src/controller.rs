@@ -1,0 +1,726 @@
+//! The top state machine: one [`Controller`] per controller of the pair.
+//!
+//! [`Controller::handle`] takes one [`Input`] and returns the [`Action`]s it
+//! causes. Each concern lives in its own file as an `impl Controller` block:
+//! the write path and mirror protocol in `mirror.rs`, destage in
+//! `destage.rs`, ownership in `ownership.rs`, failover and failback in
+//! `failover.rs`.
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::vec::Vec;
+use duplex_regs::{meta_kind, MetaRecord};
+
+use crate::cache::{Cache, LineKey, PageRef};
+use crate::config::{Config, HardeningMode};
+use crate::error::Error;
+use crate::event::{Action, Input, ReqId, Tick};
+use crate::hardening::{HardeningBitmap, HardeningTracker, TrackBitmap, KIND_CLEAR_OLD, KIND_TOGGLE};
+use crate::partner_table::PartnerTable;
+
+/// Where the controller stands in the pair's life cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for the partner's cache size (idea 2).
+    Booting,
+    /// Both up; writes are mirrored.
+    Paired,
+    /// The partner is dead and fenced; writes go through to disk (idea 9).
+    Degraded,
+    /// The partner fenced us; everything pending was failed. The runtime
+    /// restarts the controller.
+    Fenced,
+}
+
+/// Counters the runtime reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub host_writes: u64,
+    pub writes_acked: u64,
+    pub pages_mirrored: u64,
+    pub destages: u64,
+    pub read_hits: u64,
+    pub read_misses: u64,
+    pub reads_forwarded: u64,
+    pub writes_forwarded: u64,
+    pub records_received: u64,
+    /// Malformed metadata records from the partner.
+    pub records_rejected: u64,
+    /// Records from an epoch older than ours (idea 9).
+    pub stale_epoch_rejected: u64,
+    pub dma_errors: u64,
+    pub disk_errors: u64,
+    pub slots_adopted: u64,
+    pub ownership_transfers: u64,
+    /// Tracks handed to the returning partner at the last failback (idea 10).
+    pub tracks_handed_back: u64,
+    pub failbacks: u64,
+}
+
+/// A host write in progress (idea 3).
+#[derive(Clone, Debug)]
+pub(crate) struct WriteReq {
+    pub lun: u32,
+    pub first: u64,
+    pub pages: u32,
+    /// Next page to land.
+    pub next: u32,
+    /// Page being landed.
+    pub landing: Option<PageRef>,
+    pub done: u32,
+    pub error: Option<Error>,
+    pub acked: bool,
+}
+
+/// A landed page on its way to the partner (or to disk when degraded).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PendingPage {
+    pub req: Option<ReqId>,
+    /// Page index inside the write (diagnostics).
+    #[allow(dead_code)]
+    pub index: u32,
+    pub key: LineKey,
+    pub page: PageRef,
+    pub seq: u32,
+    pub gen: Option<u8>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct ReadReq {
+    pub lun: u32,
+    pub first: u64,
+    pub sources: Vec<Option<PageRef>>,
+    pub issued: Vec<bool>,
+    pub outstanding: u32,
+    pub error: Option<Error>,
+}
+
+/// What happens once a META record has reached the partner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum After {
+    Nothing,
+    /// Release this slot (INVALIDATE before RELEASE, idea 6).
+    Release(u16),
+    /// Start the disk write of this destage (flush notice landed, idea 6).
+    Destage(u64),
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum DmaOp {
+    Mirror(Vec<PendingPage>),
+    Meta(Vec<(MetaRecord, After)>),
+    Release(Vec<u16>),
+    CopyBack(Vec<(LineKey, PageRef)>),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DiskStage {
+    /// Waiting for the flush notice to land.
+    Notice,
+    Write,
+    Flush,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum DiskOp {
+    Destage {
+        key: LineKey,
+        seq: u32,
+        page: PageRef,
+        stage: DiskStage,
+    },
+    WriteThrough {
+        pp: PendingPage,
+        stage: DiskStage,
+    },
+    ReadMiss {
+        req: ReqId,
+        index: u32,
+        page: PageRef,
+        clock: u64,
+    },
+    /// Failback: a marked track read from disk straight into a hosted slot.
+    Stage {
+        key: LineKey,
+        slot: u16,
+    },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct FlushReq {
+    pub req: ReqId,
+    pub waits: Vec<(LineKey, u32)>,
+    /// Trim: lines to drop once hardened.
+    pub trim: Option<(u32, u64, u64)>,
+}
+
+/// Failback progress on the survivor (idea 10).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Failback {
+    /// Marked tracks not yet staged.
+    pub todo: Vec<LineKey>,
+    /// Staged in this round: slot and line.
+    pub staged: Vec<(u16, LineKey)>,
+    /// Stage reads still in flight.
+    pub staging: u32,
+    /// A CopyBack message is out, waiting for CopyBackDone.
+    pub sent: bool,
+    pub drained: bool,
+    pub handed: u64,
+}
+
+pub struct Controller {
+    pub(crate) cfg: Config,
+    pub(crate) phase: Phase,
+    pub(crate) epoch: u32,
+    pub(crate) link_up: bool,
+    pub(crate) partner_slots: u32,
+    pub(crate) partner_back: bool,
+    pub(crate) partner_fresh: bool,
+    pub(crate) cache: Cache,
+    pub(crate) writes: BTreeMap<ReqId, WriteReq>,
+    pub(crate) reads: BTreeMap<ReqId, ReadReq>,
+    pub(crate) flushes: Vec<FlushReq>,
+    pub(crate) parked: VecDeque<Input>,
+    pub(crate) mirror_queue: VecDeque<PendingPage>,
+    pub(crate) mirror_inflight: u32,
+    pub(crate) meta_queue: VecDeque<(MetaRecord, After)>,
+    pub(crate) meta_inflight: u32,
+    pub(crate) release_queue: VecDeque<u16>,
+    pub(crate) slots_exhausted: bool,
+    pub(crate) dma: BTreeMap<u32, DmaOp>,
+    pub(crate) next_tag: u32,
+    pub(crate) disk: BTreeMap<u64, DiskOp>,
+    pub(crate) next_io: u64,
+    pub(crate) seq: u32,
+    pub(crate) destaging: u32,
+    pub(crate) partner_table: PartnerTable,
+    pub(crate) partner_bits: HardeningBitmap,
+    pub(crate) tracker: HardeningTracker,
+    pub(crate) scan_range: Option<u64>,
+    pub(crate) scan_cursor: u64,
+    pub(crate) owner: Vec<Option<u16>>,
+    pub(crate) requested: BTreeSet<u32>,
+    pub(crate) giving: BTreeSet<u32>,
+    pub(crate) forwarded: BTreeSet<ReqId>,
+    pub(crate) copyback_todo: Vec<(u16, LineKey)>,
+    pub(crate) adopt_epoch: u32,
+    pub(crate) partner_cache: u64,
+    pub(crate) awaiting_handback: bool,
+    pub(crate) adopting: bool,
+    pub(crate) marked: TrackBitmap,
+    pub(crate) failback: Option<Failback>,
+    pub(crate) copyback_pending: u32,
+    pub(crate) clock: u64,
+    pub(crate) now: Tick,
+    pub(crate) out: Vec<Action>,
+    pub stats: Stats,
+}
+
+impl Controller {
+    pub fn new(cfg: Config) -> Self {
+        let tracks = cfg.luns as u64 * cfg.lun_pages;
+        Controller {
+            cache: Cache::new(cfg.pool_pages()),
+            partner_bits: HardeningBitmap::new(tracks, cfg.range_tracks),
+            tracker: HardeningTracker::new(tracks, cfg.range_tracks),
+            marked: TrackBitmap::new(tracks),
+            owner: alloc::vec![None; cfg.luns as usize],
+            cfg,
+            phase: Phase::Booting,
+            epoch: 0,
+            link_up: false,
+            partner_slots: 0,
+            partner_back: false,
+            partner_fresh: false,
+            writes: BTreeMap::new(),
+            reads: BTreeMap::new(),
+            flushes: Vec::new(),
+            parked: VecDeque::new(),
+            mirror_queue: VecDeque::new(),
+            mirror_inflight: 0,
+            meta_queue: VecDeque::new(),
+            meta_inflight: 0,
+            release_queue: VecDeque::new(),
+            slots_exhausted: false,
+            dma: BTreeMap::new(),
+            next_tag: 1,
+            disk: BTreeMap::new(),
+            next_io: 1,
+            seq: 0,
+            destaging: 0,
+            partner_table: PartnerTable::default(),
+            scan_range: None,
+            scan_cursor: 0,
+            requested: BTreeSet::new(),
+            giving: BTreeSet::new(),
+            forwarded: BTreeSet::new(),
+            copyback_todo: Vec::new(),
+            adopt_epoch: 0,
+            partner_cache: 0,
+            awaiting_handback: false,
+            adopting: false,
+            failback: None,
+            copyback_pending: 0,
+            clock: 0,
+            now: 0,
+            out: Vec::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    // Read-only views for the runtime and the simulator's checks.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+    pub fn epoch(&self) -> u32 {
+        self.epoch
+    }
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+    pub fn partner_table(&self) -> &PartnerTable {
+        &self.partner_table
+    }
+    pub fn partner_bits(&self) -> &HardeningBitmap {
+        &self.partner_bits
+    }
+    pub fn owner_of(&self, lun: u32) -> Option<u16> {
+        self.owner.get(lun as usize).copied().flatten()
+    }
+    pub fn marked_tracks(&self) -> u64 {
+        self.marked.count()
+    }
+    pub fn partner_id(&self) -> u16 {
+        self.cfg.cache_id ^ 1
+    }
+    /// Nothing in flight and nothing waiting: the simulator's quiescence test.
+    pub fn idle(&self) -> bool {
+        self.writes.is_empty()
+            && self.reads.is_empty()
+            && self.flushes.is_empty()
+            && self.parked.is_empty()
+            && self.mirror_queue.is_empty()
+            && self.meta_queue.is_empty()
+            && self.release_queue.is_empty()
+            && self.dma.is_empty()
+            && self.disk.is_empty()
+            && self.failback.is_none()
+            && !self.awaiting_handback
+    }
+    pub fn dirty_lines(&self) -> usize {
+        self.cache.lines().filter(|(_, l)| l.dirty).count()
+    }
+    pub fn track_of(&self, k: LineKey) -> u64 {
+        k.lun as u64 * self.cfg.lun_pages + k.page
+    }
+
+    /// Feeds one input; returns the actions it causes, in order.
+    pub fn handle(&mut self, input: Input, now: Tick) -> Vec<Action> {
+        self.now = now;
+        if self.phase == Phase::Fenced {
+            // A fenced controller acts on nothing until it is restarted.
+            return Vec::new();
+        }
+        match input {
+            Input::Start => self.start(),
+            Input::HostRead { .. }
+            | Input::HostWrite { .. }
+            | Input::HostFlush { .. }
+            | Input::HostTrim { .. } => self.host(input),
+            Input::HostDataLanded { req, index } => self.landed(req, index),
+            Input::Dma(c) => self.dma_done(c),
+            Input::MetaRecords(rs) => self.records(&rs),
+            Input::Message(m) => self.message(m),
+            Input::DiskDone { io, status } => self.disk_done(io, status),
+            Input::LinkUp => self.link_up(),
+            Input::LinkDown => self.link_down(),
+            Input::PartnerDead => self.partner_dead(),
+            Input::PartnerBack => {
+                self.partner_back = true;
+            }
+            Input::MirrorAreaScanned(h) => self.adopt(&h),
+            Input::Tick => self.tick(),
+        }
+        if self.phase != Phase::Fenced {
+            self.pump();
+        }
+        core::mem::take(&mut self.out)
+    }
+
+    pub(crate) fn emit(&mut self, a: Action) {
+        self.out.push(a);
+    }
+    pub(crate) fn tag(&mut self) -> u32 {
+        let t = self.next_tag;
+        self.next_tag = self.next_tag.wrapping_add(1).max(1);
+        t
+    }
+    pub(crate) fn io(&mut self) -> u64 {
+        let i = self.next_io;
+        self.next_io += 1;
+        i
+    }
+    pub(crate) fn next_seq(&mut self) -> u32 {
+        self.seq += 1;
+        self.seq
+    }
+    pub(crate) fn lba_of(&self, k: LineKey) -> u64 {
+        k.page * self.cfg.page_sectors as u64
+    }
+    pub(crate) fn full_mask(&self) -> u64 {
+        if self.cfg.page_sectors >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.cfg.page_sectors) - 1
+        }
+    }
+    pub(crate) fn bitmaps(&self) -> bool {
+        !matches!(self.cfg.hardening, HardeningMode::FlushNotices)
+    }
+
+    fn start(&mut self) {
+        self.phase = Phase::Booting;
+        let a = Action::Publish {
+            cache_bytes: self.cfg.cache_bytes,
+            epoch: self.epoch,
+            survivor: false,
+        };
+        self.emit(a);
+    }
+
+    /// Checks a host request's address; `Err` is the completion to send.
+    fn check(&self, lun: u32, lba: u64, pages: u32) -> Result<(u64, u32), Error> {
+        let ps = self.cfg.page_sectors as u64;
+        if pages == 0 || lba % ps != 0 {
+            return Err(Error::Misaligned { lba, pages });
+        }
+        let first = lba / ps;
+        if lun >= self.cfg.luns || first + pages as u64 > self.cfg.lun_pages {
+            return Err(Error::OutOfRange { lun, lba, pages });
+        }
+        Ok((first, pages))
+    }
+
+    /// Entry point of every host request; also re-runs parked ones.
+    pub(crate) fn host(&mut self, input: Input) {
+        match input {
+            Input::HostWrite { req, lun, lba, pages } => match self.check(lun, lba, pages) {
+                Err(e) => self.emit(Action::CompleteWrite { req, result: Err(e) }),
+                Ok((first, pages)) => {
+                    if !self.serve_here(lun, true, &input) {
+                        return;
+                    }
+                    self.stats.host_writes += 1;
+                    let w = WriteReq {
+                        lun,
+                        first,
+                        pages,
+                        next: 0,
+                        landing: None,
+                        done: 0,
+                        error: None,
+                        acked: false,
+                    };
+                    self.writes.insert(req, w);
+                }
+            },
+            Input::HostRead { req, lun, lba, pages } => match self.check(lun, lba, pages) {
+                Err(e) => self.emit(Action::CompleteRead { req, result: Err(e) }),
+                Ok((first, pages)) => {
+                    if !self.serve_here(lun, false, &input) {
+                        return;
+                    }
+                    let r = ReadReq {
+                        lun,
+                        first,
+                        sources: alloc::vec![None; pages as usize],
+                        issued: alloc::vec![false; pages as usize],
+                        outstanding: pages,
+                        error: None,
+                    };
+                    self.reads.insert(req, r);
+                }
+            },
+            Input::HostFlush { req } => {
+                let waits = self.dirty_versions(|_| true);
+                self.flushes.push(FlushReq {
+                    req,
+                    waits,
+                    trim: None,
+                });
+            }
+            Input::HostTrim { req, lun, lba, pages } => match self.check(lun, lba, pages) {
+                Err(e) => self.emit(Action::CompleteTrim { req, result: Err(e) }),
+                Ok((first, pages)) => {
+                    let end = first + pages as u64;
+                    let waits =
+                        self.dirty_versions(|k| k.lun == lun && k.page >= first && k.page < end);
+                    self.flushes.push(FlushReq {
+                        req,
+                        waits,
+                        trim: Some((lun, first, end)),
+                    });
+                }
+            },
+            _ => {}
+        }
+    }
+
+    fn dirty_versions(&self, f: impl Fn(&LineKey) -> bool) -> Vec<(LineKey, u32)> {
+        self.cache
+            .lines()
+            .filter(|(k, l)| l.dirty && f(k))
+            .map(|(k, l)| (*k, l.seq))
+            .collect()
+    }
+
+    /// Metadata records the partner's card wrote into our ring (ideas 4, 7).
+    /// Bad records are rejected and counted, never trusted.
+    fn records(&mut self, raw: &[[u8; 64]]) {
+        for bytes in raw {
+            let r = match MetaRecord::decode_valid(bytes) {
+                Ok(r) => r,
+                Err(_) => {
+                    self.stats.records_rejected += 1;
+                    continue;
+                }
+            };
+            if r.epoch < self.epoch {
+                self.stats.stale_epoch_rejected += 1;
+                continue;
+            }
+            if r.cache_id != self.partner_id() || r.lun >= self.cfg.luns {
+                self.stats.records_rejected += 1;
+                continue;
+            }
+            self.stats.records_received += 1;
+            let k = LineKey {
+                lun: r.lun,
+                page: r.lba / self.cfg.page_sectors as u64,
+            };
+            match r.kind {
+                meta_kind::MIRROR => {
+                    if k.page >= self.cfg.lun_pages {
+                        self.stats.records_rejected += 1;
+                        continue;
+                    }
+                    self.partner_table.mirrored(k, r.slot, r.seq, r.dirty);
+                    let t = self.track_of(k);
+                    if !(self.cfg.mutation == crate::config::Mutation::DropBitmapBit && t == 0) {
+                        self.partner_bits.mark(t);
+                    }
+                }
+                meta_kind::FLUSH_NOTICE => self.partner_table.flushing(k, r.seq),
+                meta_kind::INVALIDATE => self.partner_table.consistent(k, r.seq),
+                KIND_TOGGLE => self.partner_bits.toggle(r.lba),
+                KIND_CLEAR_OLD => self.partner_bits.clear_old(r.lba),
+                _ => self.stats.records_rejected += 1,
+            }
+        }
+    }
+
+    fn tick(&mut self) {
+        // NO_SLOTS is retried once per tick: destages free slots meanwhile.
+        self.slots_exhausted = false;
+        self.hardening_tick();
+        let budget = self.cfg.destage_per_tick;
+        self.destage(budget);
+    }
+
+    /// Moves everything forward that can move. Called after every input.
+    pub(crate) fn pump(&mut self) {
+        let parked = core::mem::take(&mut self.parked);
+        for p in parked {
+            self.host(p);
+        }
+        self.pump_ownership();
+        self.pump_writes();
+        self.pump_mirror();
+        self.pump_meta();
+        self.pump_release();
+        self.pump_reads();
+        if self.under_pressure() {
+            let budget = self.cfg.destage_per_tick;
+            self.destage(budget);
+        }
+        self.pump_flushes();
+        self.pump_failback();
+        self.pump_copyback();
+    }
+
+    fn under_pressure(&self) -> bool {
+        self.cache.free_pages() == 0
+            || self.slots_exhausted
+            || !self.flushes.is_empty()
+            || !self.giving.is_empty()
+            || self.failback.as_ref().is_some_and(|f| !f.drained)
+            || self.phase == Phase::Degraded
+    }
+
+    /// Reads: hits from the cache, misses from disk (idea 6).
+    fn pump_reads(&mut self) {
+        let ids: Vec<ReqId> = self.reads.keys().copied().collect();
+        for req in ids {
+            let Some(r) = self.reads.get(&req) else { continue };
+            let (lun, first, n) = (r.lun, r.first, r.sources.len());
+            for i in 0..n {
+                if self.reads[&req].issued[i] {
+                    continue;
+                }
+                let key = LineKey {
+                    lun,
+                    page: first + i as u64,
+                };
+                let cached = self.cache.get(&key).and_then(|l| l.page);
+                let src = if let Some(p) = cached {
+                    self.stats.read_hits += 1;
+                    self.cache.touch(&key);
+                    self.cache.pin(p);
+                    p
+                } else {
+                    let Some(p) = self.cache.alloc_page() else { break };
+                    self.stats.read_misses += 1;
+                    let io = self.io();
+                    let op = DiskOp::ReadMiss {
+                        req,
+                        index: i as u32,
+                        page: p,
+                        clock: self.clock,
+                    };
+                    self.disk.insert(io, op);
+                    let lba = self.lba_of(key);
+                    self.emit(Action::DiskRead { io, lun, lba, page: p });
+                    let r = self.reads.get_mut(&req).expect("read present");
+                    r.issued[i] = true;
+                    continue;
+                };
+                let r = self.reads.get_mut(&req).expect("read present");
+                r.issued[i] = true;
+                r.sources[i] = Some(src);
+                r.outstanding -= 1;
+            }
+            self.finish_read(req);
+        }
+    }
+
+    pub(crate) fn finish_read(&mut self, req: ReqId) {
+        if self.reads.get(&req).is_none_or(|r| r.outstanding > 0) {
+            return;
+        }
+        self.forwarded.remove(&req);
+        let r = self.reads.remove(&req).expect("read present");
+        let result = match r.error {
+            Some(e) => Err(e),
+            None => Ok(r.sources.iter().map(|s| s.expect("source set")).collect()),
+        };
+        // The runtime copies the data out synchronously with this action, so
+        // the pages can be unpinned right after it.
+        self.emit(Action::CompleteRead { req, result });
+        for p in r.sources.into_iter().flatten() {
+            self.cache.unpin(p);
+        }
+    }
+
+    pub(crate) fn read_miss_done(&mut self, req: ReqId, index: u32, page: PageRef, clock: u64, ok: bool) {
+        let lun_first = self.reads.get(&req).map(|r| (r.lun, r.first));
+        let Some((lun, first)) = lun_first else {
+            self.cache.unpin(page);
+            return;
+        };
+        let key = LineKey {
+            lun,
+            page: first + index as u64,
+        };
+        if ok {
+            // Insert the page as a clean line only if no line changed while
+            // the disk read was out: otherwise it could be older than a
+            // version committed (and even destaged and evicted) meanwhile.
+            if clock == self.clock && self.cache.get(&key).is_none() && self.owns(lun) {
+                self.cache.pin(page);
+                let l = self.cache.entry(key);
+                l.page = Some(page);
+                l.seq = 0;
+            }
+        } else {
+            self.stats.disk_errors += 1;
+        }
+        let lba = self.lba_of(key);
+        let r = self.reads.get_mut(&req).expect("read present");
+        if ok {
+            r.sources[index as usize] = Some(page);
+        } else {
+            self.cache.unpin(page);
+            r.error = Some(Error::Disk { lun, lba });
+            // Keep the vector full so `finish_read` can unpin uniformly.
+        }
+        let r = self.reads.get_mut(&req).expect("read present");
+        r.outstanding -= 1;
+        if r.error.is_some() && r.outstanding == 0 {
+            let pages: Vec<PageRef> = r.sources.iter().flatten().copied().collect();
+            let e = r.error.clone().expect("error set");
+            self.reads.remove(&req);
+            for p in pages {
+                self.cache.unpin(p);
+            }
+            self.emit(Action::CompleteRead { req, result: Err(e) });
+            return;
+        }
+        self.finish_read(req);
+    }
+
+    /// Flushes and trims complete once every version dirty when they arrived
+    /// is on disk.
+    fn pump_flushes(&mut self) {
+        let mut i = 0;
+        while i < self.flushes.len() {
+            let done = self.flushes[i].waits.iter().all(|(k, seq)| {
+                self.cache
+                    .get(k)
+                    .is_none_or(|l| l.hardened_seq >= *seq || !l.dirty && l.seq >= *seq)
+            });
+            if !done {
+                i += 1;
+                continue;
+            }
+            let f = self.flushes.remove(i);
+            if let Some((lun, first, end)) = f.trim {
+                for page in first..end {
+                    let k = LineKey { lun, page };
+                    if self.cache.get(&k).is_some_and(|l| !l.dirty && l.idle()) {
+                        self.cache.remove(&k);
+                        self.clock += 1;
+                    }
+                }
+                self.emit(Action::CompleteTrim {
+                    req: f.req,
+                    result: Ok(()),
+                });
+            } else {
+                self.emit(Action::CompleteFlush {
+                    req: f.req,
+                    result: Ok(()),
+                });
+            }
+        }
+    }
+
+    /// Sends one metadata record now, bypassing the batch lists: TOGGLE and
+    /// CLEAR must keep their place relative to mirror records (idea 7).
+    pub(crate) fn send_ordered_record(&mut self, kind: u8, range: u64) {
+        if !self.can_mirror() {
+            return;
+        }
+        let rec = MetaRecord {
+            kind,
+            cache_id: self.cfg.cache_id,
+            lba: range,
+            epoch: self.epoch,
+            ..Default::default()
+        }
+        .sealed();
+        self.submit_meta(alloc::vec![(rec, After::Nothing)]);
+    }
+}

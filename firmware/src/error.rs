@@ -1,0 +1,52 @@
+//! The crate's one error type (STYLE.md rule 7). `no_std`, so `Display` is
+//! written by hand instead of derived with thiserror.
+
+use core::fmt;
+
+/// Why a host request or a partner input was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The request's LBA is not on a page boundary or its length is zero.
+    Misaligned { lba: u64, pages: u32 },
+    /// The request reaches past the end of the LUN.
+    OutOfRange { lun: u32, lba: u64, pages: u32 },
+    /// The backing disk reported an error.
+    Disk { lun: u32, lba: u64 },
+    /// The disks refused this controller's epoch: the partner fenced it
+    /// (DESIGN.md idea 9).
+    Fenced { epoch: u32 },
+    /// A metadata record from the partner failed validation.
+    BadRecord(duplex_regs::LayoutError),
+    /// A metadata record carried an epoch older than the current one.
+    StaleEpoch { got: u32, current: u32 },
+    /// A DMA descriptor completed with an error status.
+    Dma { op: u8, status: u8 },
+}
+
+pub type Result<T> = core::result::Result<T, Error>;
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Misaligned { lba, pages } => {
+                write!(f, "request at LBA {lba} for {pages} pages is not page aligned")
+            }
+            Error::OutOfRange { lun, lba, pages } => {
+                write!(f, "request at LUN {lun} LBA {lba} for {pages} pages is past the end")
+            }
+            Error::Disk { lun, lba } => write!(f, "disk error on LUN {lun} at LBA {lba}"),
+            Error::Fenced { epoch } => {
+                write!(f, "the partner fenced this controller (epoch {epoch})")
+            }
+            Error::BadRecord(e) => write!(f, "metadata record from the partner rejected: {e}"),
+            Error::StaleEpoch { got, current } => {
+                write!(f, "record of epoch {got} rejected, current epoch is {current}")
+            }
+            Error::Dma { op, status } => write!(
+                f,
+                "DMA opcode {op} failed: {}",
+                duplex_regs::status::name(*status)
+            ),
+        }
+    }
+}

@@ -1,0 +1,481 @@
+//! Bring-up, degrade (failover) and failback (DESIGN.md ideas 2, 9, 10).
+//!
+//! * Bring-up: each side publishes its cache size and epoch; each programs its
+//!   slot allocator with the slot count of the area the partner reserves.
+//! * Degrade: on a partner-dead verdict the survivor first fences (raises
+//!   the disks' epoch: nothing from the older epoch is accepted), then scans
+//!   the mirror area it hosts and links every valid mirror page into its own
+//!   cache as dirty, takes over the partner's LUNs, keeps the area reserved,
+//!   and marks every track of the partner's LUNs written while it is away.
+//! * Failback: once the partner is back (fresh, epoch 0), the survivor drains
+//!   adopted pages and the partner's LUNs to disk, stages exactly the marked
+//!   tracks in its hosted area, the partner copies them back (COPY_BACK),
+//!   mirrors are rebuilt, and ownership is handed back.
+//!
+//! A controller that learns it was fenced (the disks refuse its epoch, or the
+//! partner announces a higher survivor epoch) fails everything pending and
+//! stops: with a cut link, only the side holding the verdict acknowledges.
+
+use alloc::vec::Vec;
+use duplex_regs::{flags, meta_kind, opcode, status, Descriptor, LayoutError, MetaRecord, MAX_DESC_SLOTS};
+
+use crate::cache::{Cache, LineKey, PageRef};
+use crate::config::Config;
+use crate::controller::{Controller, DiskOp, DmaOp, Failback, Phase};
+use crate::error::Error;
+use crate::event::{Action, Command, Input, Message};
+
+/// Header kind of a slot staged for failback copy-back.
+pub const KIND_STAGED: u8 = duplex_regs::meta_kind::FIRMWARE_BASE + 3;
+
+impl Controller {
+    pub(crate) fn message(&mut self, m: Message) {
+        match m {
+            Message::Hello {
+                cache_bytes,
+                epoch,
+                survivor,
+            } => self.hello(cache_bytes, epoch, survivor),
+            Message::CopyBack { entries } => {
+                self.copyback_todo.extend(entries);
+                self.pump_copyback();
+            }
+            Message::CopyBackDone => {
+                if let Some(fb) = self.failback.as_mut() {
+                    fb.sent = false;
+                    fb.handed += fb.staged.len() as u64;
+                    fb.staged.clear();
+                    self.emit(Action::ClearMirrorArea);
+                }
+            }
+            Message::HandBack { luns } => {
+                for l in luns {
+                    if (l as usize) < self.owner.len() {
+                        self.owner[l as usize] = Some(self.cfg.cache_id);
+                    }
+                }
+                self.awaiting_handback = false;
+            }
+            other => self.ownership_message(other),
+        }
+    }
+
+    fn program(&mut self, partner_cache_bytes: u64) {
+        let slots = Config::area_for(
+            partner_cache_bytes,
+            self.cfg.mirror_fraction_pct,
+            self.cfg.page_bytes(),
+        )
+        .slots;
+        self.partner_slots = slots;
+        self.emit(Action::ProgramAllocator { slots });
+    }
+
+    fn publish(&mut self) {
+        let a = Action::Publish {
+            cache_bytes: self.cfg.cache_bytes,
+            epoch: self.epoch,
+            survivor: self.phase == Phase::Degraded || self.failback.is_some(),
+        };
+        self.emit(a);
+    }
+
+    fn hello(&mut self, cache_bytes: u64, epoch: u32, survivor: bool) {
+        match self.phase {
+            Phase::Booting => {
+                if survivor {
+                    // We come back to a survivor: it owns everything until it
+                    // hands our LUNs back (idea 10).
+                    self.epoch = epoch;
+                    self.program(cache_bytes);
+                    let p = self.partner_id();
+                    self.owner.iter_mut().for_each(|o| *o = Some(p));
+                    self.awaiting_handback = true;
+                    self.phase = Phase::Paired;
+                } else if epoch == 0 && self.epoch == 0 {
+                    // Both fresh: first epoch, home ownership.
+                    self.epoch = 1;
+                    self.program(cache_bytes);
+                    for (l, o) in self.owner.iter_mut().enumerate() {
+                        *o = Some(Config::home_of(l as u32));
+                    }
+                    self.phase = Phase::Paired;
+                }
+                // A partner with state but no survivor role has not yet seen
+                // that we restarted: wait for it to fail over and announce.
+            }
+            Phase::Paired => {
+                if epoch == 0 && !survivor && self.failback.is_none() && !self.awaiting_handback {
+                    // The partner restarted before any verdict reached us:
+                    // its mirror of our data is gone and ours of its data is
+                    // all that is left. Fail over, then fail back.
+                    self.partner_fresh = true;
+                    self.partner_dead();
+                } else if epoch > self.epoch && survivor {
+                    self.self_fence();
+                }
+            }
+            Phase::Degraded => {
+                if epoch == 0 && !survivor {
+                    if self.adopting {
+                        self.partner_fresh = true;
+                    } else {
+                        self.begin_failback(cache_bytes);
+                    }
+                    self.partner_cache = cache_bytes;
+                } else if survivor && epoch > self.epoch {
+                    self.self_fence();
+                } else {
+                    // A fenced partner that has not noticed yet: tell it.
+                    self.publish();
+                }
+            }
+            Phase::Fenced => {}
+        }
+        self.partner_cache = cache_bytes;
+    }
+
+    pub(crate) fn link_up(&mut self) {
+        self.link_up = true;
+        self.publish();
+        self.resend_ownership_requests();
+    }
+
+    pub(crate) fn link_down(&mut self) {
+        self.link_up = false;
+    }
+
+    /// Degrade (idea 9): fence first, then adopt.
+    pub(crate) fn partner_dead(&mut self) {
+        if matches!(self.phase, Phase::Degraded | Phase::Fenced) {
+            return;
+        }
+        self.adopt_epoch = self.epoch;
+        self.epoch = self.epoch.max(1) + 1;
+        self.emit(Action::FenceDisks { epoch: self.epoch });
+        self.phase = Phase::Degraded;
+        self.partner_slots = 0;
+        self.adopting = true;
+        self.emit(Action::ScanMirrorArea);
+        self.partner_table.clear();
+        self.partner_bits.reset();
+        self.tracker.reset();
+        self.scan_range = None;
+        self.release_queue.clear();
+        self.marked.clear_all();
+        self.failback = None;
+        self.copyback_todo.clear();
+        self.giving.clear();
+        self.requested.clear();
+        let keys = self.cache.keys();
+        for k in keys {
+            let l = self.cache.get_mut(&k).expect("line present");
+            l.slot = None;
+            l.gen = None;
+            if l.dirty {
+                l.needs_mirror = true;
+            }
+        }
+        if self.awaiting_handback {
+            // We had come back but the survivor died before handing back.
+            self.awaiting_handback = false;
+        }
+    }
+
+    /// Links every valid mirror page of the hosted area into our cache as
+    /// dirty data (idea 9). Only records of the partner's last epoch count.
+    pub(crate) fn adopt(&mut self, headers: &[[u8; 64]]) {
+        if !self.adopting {
+            return;
+        }
+        let partner = self.partner_id();
+        let mut best: alloc::collections::BTreeMap<LineKey, (u32, u16)> = Default::default();
+        for (slot, raw) in headers.iter().enumerate() {
+            let r = match MetaRecord::decode_valid(raw) {
+                Ok(r) => r,
+                Err(LayoutError::BadMagic(0)) => continue,
+                Err(_) => {
+                    self.stats.records_rejected += 1;
+                    continue;
+                }
+            };
+            if r.kind != meta_kind::MIRROR || r.cache_id != partner || r.slot as usize != slot {
+                continue;
+            }
+            if r.epoch != self.adopt_epoch {
+                self.stats.stale_epoch_rejected += 1;
+                continue;
+            }
+            let k = LineKey {
+                lun: r.lun,
+                page: r.lba / self.cfg.page_sectors as u64,
+            };
+            if r.lun >= self.cfg.luns || k.page >= self.cfg.lun_pages {
+                self.stats.records_rejected += 1;
+                continue;
+            }
+            if best.get(&k).is_none_or(|(s, _)| r.seq > *s) {
+                best.insert(k, (r.seq, r.slot));
+            }
+        }
+        for (k, (_, slot)) in best {
+            if self.cache.get(&k).is_some_and(|l| l.page.is_some()) {
+                continue;
+            }
+            let seq = self.next_seq();
+            let page = PageRef::Slot(slot);
+            self.cache.pin(page);
+            let l = self.cache.entry(k);
+            l.page = Some(page);
+            l.dirty = true;
+            l.seq = seq;
+            l.needs_mirror = true;
+            self.stats.slots_adopted += 1;
+        }
+        self.clock += 1;
+        self.adopting = false;
+        let me = self.cfg.cache_id;
+        self.owner.iter_mut().for_each(|o| *o = Some(me));
+        if self.partner_fresh && self.link_up {
+            let cb = self.partner_cache;
+            self.begin_failback(cb);
+        }
+    }
+
+    fn begin_failback(&mut self, partner_cache_bytes: u64) {
+        self.partner_fresh = false;
+        self.partner_back = false;
+        self.phase = Phase::Paired;
+        self.program(partner_cache_bytes);
+        self.failback = Some(Failback::default());
+        self.stats.failbacks += 1;
+        self.publish();
+    }
+
+    /// Survivor side of failback (idea 10).
+    pub(crate) fn pump_failback(&mut self) {
+        let Some(fb) = self.failback.as_ref() else { return };
+        if !self.link_up {
+            return;
+        }
+        let me = self.cfg.cache_id;
+        let theirs = |lun: u32| Config::home_of(lun) != me;
+        if !fb.drained {
+            let lines_ok = self.cache.lines().all(|(k, l)| {
+                !matches!(l.page, Some(PageRef::Slot(_))) && !(theirs(k.lun) && (l.dirty || !l.idle()))
+            });
+            let writes_ok = !self.writes.values().any(|w| theirs(w.lun))
+                && !self.mirror_queue.iter().any(|p| theirs(p.key.lun));
+            if !(lines_ok && writes_ok && self.cache.slots_in_use() == 0) {
+                return;
+            }
+            let todo: Vec<LineKey> = self
+                .marked
+                .iter()
+                .map(|t| LineKey {
+                    lun: (t / self.cfg.lun_pages) as u32,
+                    page: t % self.cfg.lun_pages,
+                })
+                .filter(|k| theirs(k.lun))
+                .collect();
+            self.emit(Action::ClearMirrorArea);
+            let fb = self.failback.as_mut().expect("failback");
+            fb.todo = todo;
+            fb.drained = true;
+        }
+        let fb = self.failback.as_ref().expect("failback");
+        if fb.sent || fb.staging > 0 {
+            return;
+        }
+        if !fb.staged.is_empty() {
+            let entries = fb.staged.clone();
+            self.failback.as_mut().expect("failback").sent = true;
+            self.emit_message(Message::CopyBack { entries });
+            return;
+        }
+        if fb.todo.is_empty() {
+            self.finish_failback();
+            return;
+        }
+        // Stage the next round: as many marked tracks as the area has slots.
+        let n = fb.todo.len().min(self.cfg.hosted_area().slots as usize);
+        let round: Vec<LineKey> = {
+            let fb = self.failback.as_mut().expect("failback");
+            let at = fb.todo.len() - n;
+            fb.todo.split_off(at)
+        };
+        for (i, key) in round.into_iter().enumerate() {
+            let slot = i as u16;
+            let cached = self.cache.get(&key).and_then(|l| l.page);
+            match cached {
+                Some(page) => {
+                    let record = self.staged_record(key, slot);
+                    self.emit(Action::StageSlot { slot, page, record });
+                    self.failback.as_mut().expect("failback").staged.push((slot, key));
+                }
+                None => {
+                    let io = self.io();
+                    self.disk.insert(io, DiskOp::Stage { key, slot });
+                    let lba = self.lba_of(key);
+                    self.emit(Action::DiskRead {
+                        io,
+                        lun: key.lun,
+                        lba,
+                        page: PageRef::Slot(slot),
+                    });
+                    self.failback.as_mut().expect("failback").staging += 1;
+                }
+            }
+        }
+    }
+
+    fn staged_record(&self, key: LineKey, slot: u16) -> MetaRecord {
+        MetaRecord {
+            kind: KIND_STAGED,
+            cache_id: self.cfg.cache_id,
+            slot,
+            lba: self.lba_of(key),
+            lun: key.lun,
+            epoch: self.epoch,
+            dirty: self.full_mask(),
+            ..Default::default()
+        }
+        .sealed()
+    }
+
+    pub(crate) fn staged(&mut self, key: LineKey, slot: u16, ok: bool) {
+        let record = self.staged_record(key, slot);
+        let Some(fb) = self.failback.as_mut() else { return };
+        fb.staging = fb.staging.saturating_sub(1);
+        if ok {
+            fb.staged.push((slot, key));
+            let page = PageRef::Slot(slot);
+            self.emit(Action::StageSlot { slot, page, record });
+        } else {
+            fb.todo.push(key);
+        }
+    }
+
+    fn finish_failback(&mut self) {
+        let Some(fb) = self.failback.take() else { return };
+        self.emit(Action::ClearMirrorArea);
+        let me = self.cfg.cache_id;
+        let p = self.partner_id();
+        let luns: Vec<u32> = (0..self.cfg.luns).filter(|l| Config::home_of(*l) != me).collect();
+        for &l in &luns {
+            self.owner[l as usize] = Some(p);
+        }
+        let keys: Vec<LineKey> = self
+            .cache
+            .keys()
+            .into_iter()
+            .filter(|k| luns.contains(&k.lun))
+            .collect();
+        for k in keys {
+            self.cache.remove(&k);
+        }
+        self.clock += 1;
+        self.stats.tracks_handed_back = fb.handed;
+        self.marked.clear_all();
+        self.emit_message(Message::HandBack { luns });
+    }
+
+    /// Returning side: read the staged slots from the survivor's memory.
+    pub(crate) fn pump_copyback(&mut self) {
+        if self.copyback_pending > 0 || !self.link_up {
+            return;
+        }
+        if self.copyback_todo.is_empty() {
+            return;
+        }
+        let n = self.copyback_todo.len().min(MAX_DESC_SLOTS);
+        let mut entries = Vec::new();
+        let mut pages = Vec::new();
+        let mut desc = Descriptor {
+            opcode: opcode::COPY_BACK,
+            flags: flags::PAGE_LIST | flags::SLOTS_GIVEN,
+            cache_id: self.cfg.cache_id,
+            epoch: self.epoch,
+            ..Default::default()
+        };
+        for (slot, key) in self.copyback_todo.iter().take(n).copied().collect::<Vec<_>>() {
+            let Some(page) = self.cache.alloc_page() else { break };
+            desc.slots[entries.len()] = slot;
+            entries.push((key, page));
+            pages.push(page);
+        }
+        if entries.is_empty() {
+            return;
+        }
+        self.copyback_todo.drain(..entries.len());
+        let tag = self.tag();
+        desc.tag = tag;
+        desc.count = entries.len() as u16;
+        self.copyback_pending += 1;
+        self.dma.insert(tag, DmaOp::CopyBack(entries));
+        self.emit(Action::Submit(Command {
+            desc,
+            pages,
+            records: Vec::new(),
+        }));
+    }
+
+    pub(crate) fn copyback_done(&mut self, st: u8, entries: Vec<(LineKey, PageRef)>) {
+        self.copyback_pending = self.copyback_pending.saturating_sub(1);
+        for (key, page) in entries {
+            if st == status::OK && self.cache.get(&key).is_none() {
+                let l = self.cache.entry(key);
+                l.page = Some(page);
+            } else {
+                self.cache.unpin(page);
+            }
+        }
+        self.clock += 1;
+        self.pump_copyback();
+        if self.copyback_todo.is_empty() && self.copyback_pending == 0 {
+            self.emit_message(Message::CopyBackDone);
+        }
+    }
+
+    /// The partner fenced us: fail everything pending and stop. The runtime
+    /// restarts the controller, which then comes back as a fresh partner.
+    pub(crate) fn self_fence(&mut self) {
+        let e = Error::Fenced { epoch: self.epoch };
+        let writes: Vec<u64> = self.writes.keys().copied().collect();
+        for req in writes {
+            if !self.writes[&req].acked {
+                self.emit(Action::CompleteWrite {
+                    req,
+                    result: Err(e.clone()),
+                });
+            }
+        }
+        let reads: Vec<u64> = self.reads.keys().copied().collect();
+        for req in reads {
+            self.emit(Action::CompleteRead {
+                req,
+                result: Err(e.clone()),
+            });
+        }
+        for f in core::mem::take(&mut self.flushes) {
+            self.emit(Action::CompleteFlush {
+                req: f.req,
+                result: Err(e.clone()),
+            });
+        }
+        for p in core::mem::take(&mut self.parked) {
+            let a = match p {
+                Input::HostWrite { req, .. } => Action::CompleteWrite { req, result: Err(e.clone()) },
+                Input::HostRead { req, .. } => Action::CompleteRead { req, result: Err(e.clone()) },
+                Input::HostFlush { req } => Action::CompleteFlush { req, result: Err(e.clone()) },
+                Input::HostTrim { req, .. } => Action::CompleteTrim { req, result: Err(e.clone()) },
+                _ => continue,
+            };
+            self.emit(a);
+        }
+        self.writes.clear();
+        self.reads.clear();
+        self.cache = Cache::new(0);
+        self.phase = Phase::Fenced;
+    }
+}

@@ -1,0 +1,141 @@
+//! LUN ownership (DESIGN.md idea 8).
+//!
+//! Each LUN has one owner; only the owner caches it and acknowledges writes
+//! to it. A write reaching the other controller is forwarded or makes it ask
+//! for the LUN, by policy. The owner grants a LUN only once every line of it
+//! is hardened and dropped, so the new owner starts from a disk that holds
+//! every acknowledged write and no stale copy survives on the old owner
+//! ("a write invalidates the partner's copy"). Reads on the non-owner are
+//! served by the owner's cache, which holds any dirty line.
+
+use alloc::vec::Vec;
+
+use crate::cache::LineKey;
+use crate::config::{Config, OwnershipPolicy};
+use crate::controller::{Controller, Phase};
+use crate::event::{Input, Message};
+
+impl Controller {
+    pub(crate) fn owns(&self, lun: u32) -> bool {
+        self.owner_of(lun) == Some(self.cfg.cache_id)
+    }
+
+    /// Whether this controller serves `input` now; if not, it was parked or
+    /// forwarded.
+    pub(crate) fn serve_here(&mut self, lun: u32, write: bool, input: &Input) -> bool {
+        let me = self.cfg.cache_id;
+        let req = match input {
+            Input::HostWrite { req, .. } | Input::HostRead { req, .. } => *req,
+            _ => 0,
+        };
+        let partner_home_in_failback =
+            self.failback.is_some() && Config::home_of(lun) != me;
+        let blocked = self.phase == Phase::Booting
+            || self.adopting
+            || self.giving.contains(&lun)
+            || partner_home_in_failback
+            || (self.awaiting_handback && Config::home_of(lun) == me);
+        if blocked {
+            self.parked.push_back(input.clone());
+            return false;
+        }
+        match self.owner_of(lun) {
+            Some(o) if o == me => true,
+            Some(_) if self.can_mirror() && !self.forwarded_in(req) => {
+                match (write, self.cfg.ownership) {
+                    (true, OwnershipPolicy::TakeOwnership) => {
+                        if self.requested.insert(lun) {
+                            self.emit_message(Message::OwnershipRequest { lun });
+                        }
+                        self.parked.push_back(input.clone());
+                    }
+                    _ => {
+                        let m = match *input {
+                            Input::HostWrite { req, lun, lba, pages } => {
+                                self.stats.writes_forwarded += 1;
+                                Message::ForwardWrite { req, lun, lba, pages }
+                            }
+                            Input::HostRead { req, lun, lba, pages } => {
+                                self.stats.reads_forwarded += 1;
+                                Message::ForwardRead { req, lun, lba, pages }
+                            }
+                            _ => return false,
+                        };
+                        self.emit_message(m);
+                    }
+                }
+                false
+            }
+            _ => {
+                self.parked.push_back(input.clone());
+                false
+            }
+        }
+    }
+
+    fn forwarded_in(&self, req: u64) -> bool {
+        self.forwarded.contains(&req)
+    }
+
+    pub(crate) fn emit_message(&mut self, m: Message) {
+        self.emit(crate::event::Action::Send(m));
+    }
+
+    /// Grants LUNs the partner asked for once they are hardened and idle.
+    pub(crate) fn pump_ownership(&mut self) {
+        let luns: Vec<u32> = self.giving.iter().copied().collect();
+        for lun in luns {
+            let busy_write = self.writes.values().any(|w| w.lun == lun)
+                || self.mirror_queue.iter().any(|p| p.key.lun == lun);
+            let busy_line = self
+                .cache
+                .lines()
+                .any(|(k, l)| k.lun == lun && (l.dirty || !l.idle()));
+            if busy_write || busy_line || !self.link_up {
+                continue;
+            }
+            let keys: Vec<LineKey> = self.cache.keys().into_iter().filter(|k| k.lun == lun).collect();
+            for k in keys {
+                self.cache.remove(&k);
+            }
+            self.clock += 1;
+            self.giving.remove(&lun);
+            self.owner[lun as usize] = Some(self.partner_id());
+            self.stats.ownership_transfers += 1;
+            self.emit_message(Message::OwnershipGrant { lun });
+        }
+    }
+
+    pub(crate) fn ownership_message(&mut self, m: Message) {
+        match m {
+            Message::OwnershipRequest { lun } => {
+                if self.owns(lun) && self.phase == Phase::Paired && self.failback.is_none() {
+                    self.giving.insert(lun);
+                }
+            }
+            Message::OwnershipGrant { lun } => {
+                if (lun as usize) < self.owner.len() {
+                    self.owner[lun as usize] = Some(self.cfg.cache_id);
+                    self.requested.remove(&lun);
+                }
+            }
+            Message::ForwardWrite { req, lun, lba, pages } => {
+                self.forwarded.insert(req);
+                self.host(Input::HostWrite { req, lun, lba, pages });
+            }
+            Message::ForwardRead { req, lun, lba, pages } => {
+                self.forwarded.insert(req);
+                self.host(Input::HostRead { req, lun, lba, pages });
+            }
+            _ => {}
+        }
+    }
+
+    /// Re-asks for LUNs whose request may have been lost with the link.
+    pub(crate) fn resend_ownership_requests(&mut self) {
+        let luns: Vec<u32> = self.requested.iter().copied().collect();
+        for lun in luns {
+            self.emit_message(Message::OwnershipRequest { lun });
+        }
+    }
+}
