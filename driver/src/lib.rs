@@ -1,1 +1,19 @@
+//! Host side of duplex.
+//!
+//! Layers, bottom up: [`device::Device`] (BAR0 MMIO, DMA memory, interrupts)
+//! with two backends — [`vfio`] for real cards and [`sim_device`] for the
+//! co-simulated pair; [`regs`], the typed register accessors over any Device
+//! (no raw offsets above this layer); [`examine`], the block walk behind
+//! `duplexctl examine`.
 
+pub mod device;
+pub mod error;
+pub mod examine;
+pub mod pci;
+pub mod regs;
+#[cfg(feature = "sim")]
+pub mod sim_device;
+pub mod vfio;
+
+pub use device::{Device, DeviceSpec, DmaBuffer, Iova};
+pub use error::{DriverError, Result};

@@ -144,7 +144,12 @@ pub const fn version(major: u16, minor: u16) -> u32 {
 
 impl Block {
     pub const fn type_reg(&self) -> Reg {
-        hdr(self.base + HDR_TYPE, "TYPE", self.type_id, "Block type identifier.")
+        hdr(
+            self.base + HDR_TYPE,
+            "TYPE",
+            self.type_id,
+            "Block type identifier.",
+        )
     }
     pub const fn version_reg(&self) -> Reg {
         hdr(
@@ -234,11 +239,22 @@ mod tests {
             let mut last_end = b.base + 0xC;
             for a in b.regs {
                 assert_eq!(a.reg.offset % 4, 0, "{}.{}", b.name, a.reg.name);
-                assert!(a.reg.offset >= last_end, "{}.{} overlaps", b.name, a.reg.name);
+                assert!(
+                    a.reg.offset >= last_end,
+                    "{}.{} overlaps",
+                    b.name,
+                    a.reg.name
+                );
                 last_end = a.reg.offset + 4 * a.count;
                 assert!(last_end <= b.base + BLOCK_SIZE, "{}.{}", b.name, a.reg.name);
                 for f in a.reg.fields {
-                    assert!(f.lsb + f.width <= 32, "{}.{}.{}", b.name, a.reg.name, f.name);
+                    assert!(
+                        f.lsb + f.width <= 32,
+                        "{}.{}.{}",
+                        b.name,
+                        a.reg.name,
+                        f.name
+                    );
                 }
             }
         }
