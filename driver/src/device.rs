@@ -90,6 +90,9 @@ pub trait Device {
     }
     /// Allocates `len` bytes of DMA-able memory.
     fn alloc_dma(&self, len: usize) -> Result<DmaBuffer>;
+    /// Monotonic time as this device sees it: wall-clock time for a real
+    /// card, simulated time for a co-simulated one (so waits replay exactly).
+    fn clock(&self) -> Duration;
     /// Waits until the card's interrupt is asserted, at most `timeout`.
     fn wait_irq(&self, timeout: Duration) -> Result<()>;
 }

@@ -4,7 +4,7 @@
 use crate::device::Device;
 use crate::error::{DriverError, Result};
 use duplex_regs::{Field, Reg};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct Regs<'a> {
     dev: &'a dyn Device,
@@ -33,13 +33,13 @@ impl<'a> Regs<'a> {
     }
     /// Polls `reg` until `pred` holds, at most `timeout`.
     pub fn wait_for(&self, reg: Reg, timeout: Duration, pred: impl Fn(u32) -> bool) -> Result<u32> {
-        let start = Instant::now();
+        let start = self.dev.clock();
         loop {
             let v = self.read(reg)?;
             if pred(v) {
                 return Ok(v);
             }
-            if start.elapsed() >= timeout {
+            if self.dev.clock() - start >= timeout {
                 return Err(DriverError::Timeout {
                     device: self.dev.name(),
                     what: format!("{} reaching the expected value", reg.name),

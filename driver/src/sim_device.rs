@@ -81,6 +81,10 @@ impl Device for SimDevice {
             len,
         })))
     }
+    fn clock(&self) -> Duration {
+        let c = self.world.borrow().cycle();
+        Duration::from_nanos((c as u128 * 1_000_000_000 / SIM_CLOCK_HZ as u128) as u64)
+    }
     fn wait_irq(&self, timeout: Duration) -> Result<()> {
         self.world
             .borrow_mut()

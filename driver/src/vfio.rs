@@ -21,6 +21,7 @@ pub struct VfioDevice {
     dev: Rc<VfioPciDevice>,
     bar0: OwningPciRegion,
     next_iova: Cell<u64>,
+    opened: Instant,
 }
 
 impl VfioDevice {
@@ -42,6 +43,7 @@ impl VfioDevice {
             dev: Rc::new(dev),
             bar0,
             next_iova: Cell::new(0x1_0000_0000),
+            opened: Instant::now(),
         })
     }
 
@@ -106,6 +108,9 @@ impl Device for VfioDevice {
             map,
             len,
         })))
+    }
+    fn clock(&self) -> Duration {
+        self.opened.elapsed()
     }
     fn wait_irq(&self, timeout: Duration) -> Result<()> {
         // Polls IRQ.PENDING; MSI-X eventfds need the interrupt set-up of a

@@ -249,6 +249,10 @@ pub mod ntb {
         "Send traffic to the partner. When clear, outbound messages are dropped and counted.",
     );
 
+    /// The doorbell bits of DB, DB_MASK, DB_SET and PEER_DB.
+    pub const DB_BITS: Field = field("BITS", 0, params::DOORBELLS, "One bit per doorbell.");
+    const DB_FIELDS: &[Field] = &[DB_BITS];
+
     pub const LINK_STATUS: Reg = reg(
         BASE + 0x0C,
         "LINK_STATUS",
@@ -271,7 +275,7 @@ pub mod ntb {
         Access::W1c,
         0,
         "Inbound doorbell bits, set by the partner's PEER_DB; write 1 to clear.",
-        &[],
+        DB_FIELDS,
     );
     pub const DB_MASK: Reg = reg(
         BASE + 0x18,
@@ -279,7 +283,7 @@ pub mod ntb {
         Access::Rw,
         0,
         "1 masks a doorbell bit from IRQ.STATUS.DOORBELL.",
-        &[],
+        DB_FIELDS,
     );
     pub const DB_SET: Reg = reg(
         BASE + 0x1C,
@@ -287,7 +291,7 @@ pub mod ntb {
         Access::Wo,
         0,
         "Writing 1 sets the local doorbell bit (self-test).",
-        &[],
+        DB_FIELDS,
     );
     pub const PEER_DB: Reg = reg(
         BASE + 0x20,
@@ -295,7 +299,7 @@ pub mod ntb {
         Access::Wo,
         0,
         "Writing 1 rings the partner's doorbell bit over the link.",
-        &[],
+        DB_FIELDS,
     );
     pub const TX_COUNT: Reg = reg(
         BASE + 0x24,
