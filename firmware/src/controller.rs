@@ -202,9 +202,11 @@ pub struct Controller {
     pub(crate) requested: BTreeSet<u32>,
     pub(crate) giving: BTreeSet<u32>,
     pub(crate) forwarded: BTreeSet<ReqId>,
+    pub(crate) forwarded_out: BTreeMap<ReqId, bool>,
     pub(crate) copyback_todo: Vec<(u16, LineKey)>,
     pub(crate) adopt_epoch: u32,
     pub(crate) partner_cache: u64,
+    pub(crate) fresh_seen: bool,
     pub(crate) awaiting_handback: bool,
     pub(crate) adopting: bool,
     pub(crate) marked: TrackBitmap,
@@ -254,9 +256,11 @@ impl Controller {
             requested: BTreeSet::new(),
             giving: BTreeSet::new(),
             forwarded: BTreeSet::new(),
+            forwarded_out: BTreeMap::new(),
             copyback_todo: Vec::new(),
             adopt_epoch: 0,
             partner_cache: 0,
+            fresh_seen: false,
             awaiting_handback: false,
             adopting: false,
             failback: None,
@@ -610,8 +614,10 @@ impl Controller {
         if self.reads.get(&req).is_none_or(|r| r.outstanding > 0) {
             return;
         }
-        self.forwarded.remove(&req);
         let r = self.reads.remove(&req).expect("read present");
+        if self.forwarded.remove(&req) {
+            self.emit(Action::Send(crate::event::Message::ReadDone { req }));
+        }
         let result = match r.error {
             Some(e) => Err(e),
             None => Ok(r.sources.iter().map(|s| s.expect("source set")).collect()),

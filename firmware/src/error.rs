@@ -19,6 +19,9 @@ pub enum Error {
     BadRecord(duplex_regs::LayoutError),
     /// A metadata record carried an epoch older than the current one.
     StaleEpoch { got: u32, current: u32 },
+    /// A request forwarded to the partner was lost with it: its outcome is
+    /// unknown (idea 8).
+    PartnerLost,
     /// A DMA descriptor completed with an error status.
     Dma { op: u8, status: u8 },
 }
@@ -42,6 +45,7 @@ impl fmt::Display for Error {
             Error::StaleEpoch { got, current } => {
                 write!(f, "record of epoch {got} rejected, current epoch is {current}")
             }
+            Error::PartnerLost => write!(f, "the partner serving this request was lost"),
             Error::Dma { op, status } => write!(
                 f,
                 "DMA opcode {op} failed: {}",

@@ -55,6 +55,10 @@ pub enum Message {
     Hello { cache_bytes: u64, epoch: u32, survivor: bool },
     ForwardWrite { req: ReqId, lun: u32, lba: u64, pages: u32 },
     ForwardRead { req: ReqId, lun: u32, lba: u64, pages: u32 },
+    /// The owner finished a forwarded write; the origin replies to the host.
+    WriteDone { req: ReqId, result: Result<(), Error> },
+    /// The owner answered a forwarded read (its data went with the reply).
+    ReadDone { req: ReqId },
     OwnershipRequest { lun: u32 },
     OwnershipGrant { lun: u32 },
     /// Failback: slots of the survivor's memory that hold marked tracks.

@@ -105,18 +105,19 @@ impl Controller {
                 // that we restarted: wait for it to fail over and announce.
             }
             Phase::Paired => {
-                if epoch == 0 && !survivor && self.failback.is_none() && !self.awaiting_handback {
+                if epoch == 0 && !survivor && !self.fresh_seen && !self.awaiting_handback {
                     // The partner restarted before any verdict reached us:
                     // its mirror of our data is gone and ours of its data is
                     // all that is left. Fail over, then fail back.
                     self.partner_fresh = true;
+                    self.fresh_seen = true;
                     self.partner_dead();
                 } else if epoch > self.epoch && survivor {
                     self.self_fence();
                 }
             }
             Phase::Degraded => {
-                if epoch == 0 && !survivor {
+                if epoch == 0 && !survivor && !self.fresh_seen {
                     if self.adopting {
                         self.partner_fresh = true;
                     } else {
@@ -143,6 +144,8 @@ impl Controller {
 
     pub(crate) fn link_down(&mut self) {
         self.link_up = false;
+        // A fresh partner seen after this is a new restart.
+        self.fresh_seen = false;
     }
 
     /// Degrade (idea 9): fence first, then adopt.
@@ -153,6 +156,7 @@ impl Controller {
         self.adopt_epoch = self.epoch;
         self.epoch = self.epoch.max(1) + 1;
         self.emit(Action::FenceDisks { epoch: self.epoch });
+        self.fail_forwarded();
         self.phase = Phase::Degraded;
         self.partner_slots = 0;
         self.adopting = true;
@@ -243,6 +247,9 @@ impl Controller {
     }
 
     fn begin_failback(&mut self, partner_cache_bytes: u64) {
+        // The partner repeats its fresh announcement (at start and at link
+        // up); only the first one of a restart starts a failback.
+        self.fresh_seen = true;
         self.partner_fresh = false;
         self.partner_back = false;
         self.phase = Phase::Paired;
@@ -473,6 +480,7 @@ impl Controller {
             };
             self.emit(a);
         }
+        self.fail_forwarded();
         self.writes.clear();
         self.reads.clear();
         self.cache = Cache::new(0);

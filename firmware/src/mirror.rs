@@ -63,7 +63,7 @@ impl Controller {
         };
         if self.cfg.mutation == Mutation::AckBeforeMirror && w.next == w.pages && !w.acked {
             w.acked = true;
-            self.emit(Action::CompleteWrite { req, result: Ok(()) });
+            self.reply_write(req, Ok(()));
         }
         self.mirror_queue.push_back(PendingPage {
             req: Some(req),
@@ -281,8 +281,8 @@ impl Controller {
             return;
         }
         let w = self.writes.remove(&req).expect("write present");
-        self.forwarded.remove(&req);
         if w.acked {
+            self.forwarded.remove(&req);
             return;
         }
         let result = match w.error {
@@ -292,7 +292,18 @@ impl Controller {
                 Ok(())
             }
         };
-        self.emit(Action::CompleteWrite { req, result });
+        self.reply_write(req, result);
+        self.forwarded.remove(&req);
+    }
+
+    /// The host's answer; for a forwarded write it goes back to the origin,
+    /// which answers the host once it arrives.
+    fn reply_write(&mut self, req: ReqId, result: Result<(), Error>) {
+        if self.forwarded.contains(&req) {
+            self.emit(Action::Send(crate::event::Message::WriteDone { req, result }));
+        } else {
+            self.emit(Action::CompleteWrite { req, result });
+        }
     }
 
     pub(crate) fn dma_done(&mut self, c: Completion) {

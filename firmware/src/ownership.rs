@@ -53,10 +53,12 @@ impl Controller {
                         let m = match *input {
                             Input::HostWrite { req, lun, lba, pages } => {
                                 self.stats.writes_forwarded += 1;
+                                self.forwarded_out.insert(req, true);
                                 Message::ForwardWrite { req, lun, lba, pages }
                             }
                             Input::HostRead { req, lun, lba, pages } => {
                                 self.stats.reads_forwarded += 1;
+                                self.forwarded_out.insert(req, false);
                                 Message::ForwardRead { req, lun, lba, pages }
                             }
                             _ => return false,
@@ -127,7 +129,29 @@ impl Controller {
                 self.forwarded.insert(req);
                 self.host(Input::HostRead { req, lun, lba, pages });
             }
+            Message::WriteDone { req, result } => {
+                if self.forwarded_out.remove(&req).is_some() {
+                    self.emit(crate::event::Action::CompleteWrite { req, result });
+                }
+            }
+            Message::ReadDone { req } => {
+                self.forwarded_out.remove(&req);
+            }
             _ => {}
+        }
+    }
+
+    /// Requests forwarded to a partner that is now gone: their outcome is
+    /// unknown, so the host gets an error rather than silence.
+    pub(crate) fn fail_forwarded(&mut self) {
+        for (req, write) in core::mem::take(&mut self.forwarded_out) {
+            let e = crate::error::Error::PartnerLost;
+            let a = if write {
+                crate::event::Action::CompleteWrite { req, result: Err(e) }
+            } else {
+                crate::event::Action::CompleteRead { req, result: Err(e) }
+            };
+            self.emit(a);
         }
     }
 

@@ -1,0 +1,15 @@
+//! A deterministic two-controller simulator (feature `sim`): a plain-Rust
+//! card model with the card's contract (rings, slot allocator, NTB windows),
+//! shared disks with fencing, a reference model of what each LBA must read
+//! back, and fault injection at any event (controller crash with memory
+//! loss, link cut and heal, disk errors). One seed gives one run.
+
+pub mod card;
+pub mod reference;
+pub mod rng;
+pub mod world;
+
+pub use card::{CardModel, CardStats};
+pub use reference::Reference;
+pub use rng::SplitMix64;
+pub use world::{run, Fault, RunReport, SimConfig, World};

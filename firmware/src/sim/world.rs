@@ -1,0 +1,948 @@
+//! The two-controller world: firmware, card models, memories, shared disks,
+//! host workload, faults, and the checks (reference model, hardening
+//! superset, mirror copies, failback exactness).
+
+use std::collections::BTreeMap;
+
+use duplex_regs::{MetaRecord, MirrorAreaLayout};
+
+use super::card::CardModel;
+use super::reference::{pattern, Reference};
+use super::rng::SplitMix64;
+use crate::cache::{LineKey, PageRef};
+use crate::config::{Config, HardeningMode, MetadataMode, Mutation, OwnershipPolicy};
+use crate::controller::{Controller, Phase};
+use crate::event::{Action, DiskStatus, Input, Message, ReqId};
+
+/// A fault to inject.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Controller crash: its memory is lost; it restarts later.
+    Crash(usize),
+    LinkCut,
+    LinkHeal,
+}
+
+/// When a fault fires: at a simulated time or before the n-th event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum At {
+    Time(u64),
+    Step(u64),
+}
+
+/// A host operation of an explicit workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Write { lun: u32, page: u64, pages: u32 },
+    Read { lun: u32, page: u64, pages: u32 },
+    Flush,
+}
+
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub luns: u32,
+    pub lun_pages: u64,
+    pub page_sectors: u32,
+    pub sector_bytes: u32,
+    pub cache_bytes: [u64; 2],
+    pub metadata: MetadataMode,
+    pub hardening: HardeningMode,
+    pub ownership: OwnershipPolicy,
+    pub mutation: Mutation,
+    /// Random operations (ignored when `workload` is given).
+    pub ops: u32,
+    pub max_write_pages: u32,
+    /// Explicit workload, issued one op per `gap` ticks.
+    pub workload: Option<Vec<Op>>,
+    pub faults: Vec<(At, Fault)>,
+    /// Percentage of disk commands that fail.
+    pub disk_error_pct: u64,
+    /// Percentage of host requests sent to the controller that does not own
+    /// the LUN.
+    pub misroute_pct: u64,
+    pub check_invariants: bool,
+}
+
+impl SimConfig {
+    pub fn small(seed: u64) -> Self {
+        SimConfig {
+            seed,
+            luns: 2,
+            lun_pages: 48,
+            page_sectors: 8,
+            sector_bytes: 16,
+            cache_bytes: [16 * 1024, 16 * 1024],
+            metadata: MetadataMode::PerLine,
+            hardening: HardeningMode::FlushNotices,
+            ownership: OwnershipPolicy::Forward,
+            mutation: Mutation::None,
+            ops: 40,
+            max_write_pages: 16,
+            workload: None,
+            faults: Vec::new(),
+            disk_error_pct: 0,
+            misroute_pct: 0,
+            check_invariants: true,
+        }
+    }
+    pub fn controller(&self, id: usize) -> Config {
+        let mut c = Config::new(id as u16, self.cache_bytes[id]);
+        c.page_sectors = self.page_sectors;
+        c.sector_bytes = self.sector_bytes;
+        c.luns = self.luns;
+        c.lun_pages = self.lun_pages;
+        c.metadata = self.metadata;
+        c.hardening = self.hardening;
+        c.ownership = self.ownership;
+        c.range_tracks = 16;
+        c.mutation = self.mutation;
+        c
+    }
+}
+
+/// What a run did and what it found.
+#[derive(Clone, Debug, Default)]
+pub struct RunReport {
+    pub seed: u64,
+    pub steps: u64,
+    pub end_time: u64,
+    pub writes_issued: u64,
+    pub writes_acked: u64,
+    pub reads_checked: u64,
+    pub crashes: u64,
+    pub failbacks: u64,
+    pub copyback_bytes: u64,
+    pub marked_bytes: u64,
+    pub link_messages: u64,
+    pub link_bytes: u64,
+    /// Violations; empty means the run passed.
+    pub failures: Vec<String>,
+}
+
+enum DiskReq {
+    Read { io: u64, lun: u32, page: u64, at: PageRef },
+    Write { io: u64, lun: u32, page: u64, at: PageRef, epoch: u32 },
+    Flush { io: u64, epoch: u32 },
+}
+
+enum Ev {
+    Input(usize, u32, Input),
+    Card(usize, u32),
+    Disk(usize, u32, DiskReq),
+    Tick(usize, u32),
+    HostOp,
+    Restart(usize),
+}
+
+#[derive(Clone, Debug)]
+enum ReqKind {
+    Read { floors: Vec<u64> },
+    Write { id: u64 },
+    Other,
+}
+
+#[derive(Clone, Debug)]
+struct HostReq {
+    kind: ReqKind,
+    lun: u32,
+    first: u64,
+    pages: u32,
+    node: usize,
+    /// Sent on to the owner by the controller it reached.
+    forwarded: bool,
+    /// Its controller died after forwarding it: the owner may still carry
+    /// it out, but nobody will answer the host.
+    orphan: bool,
+}
+
+struct Node {
+    fw: Controller,
+    mem: Vec<u8>,
+    card: CardModel,
+    alive: bool,
+    inc: u32,
+    card_scheduled: bool,
+    restart_pending: bool,
+}
+
+pub struct World {
+    cfg: SimConfig,
+    rng: SplitMix64,
+    now: u64,
+    step: u64,
+    seq: u64,
+    nodes: Vec<Node>,
+    disk: BTreeMap<(u32, u64), Vec<u8>>,
+    fence: u32,
+    link_cut: bool,
+    events: BTreeMap<(u64, u64), Ev>,
+    reference: Reference,
+    reqs: BTreeMap<ReqId, HostReq>,
+    next_req: ReqId,
+    next_write: u64,
+    ops_issued: u32,
+    faults: Vec<(At, Fault)>,
+    cut_acks: BTreeMap<u32, usize>,
+    stopping: bool,
+    trace: bool,
+    pub report: RunReport,
+}
+
+const VERDICT_DELAY: u64 = 40;
+const RESTART_DELAY: u64 = 120;
+
+impl World {
+    pub fn new(cfg: SimConfig) -> Self {
+        let c0 = cfg.controller(0);
+        let c1 = cfg.controller(1);
+        let node = |own: &Config, other: &Config| Node {
+            fw: Controller::new(own.clone()),
+            mem: vec![0; own.cache_bytes as usize],
+            card: CardModel::new(own, other),
+            alive: true,
+            inc: 0,
+            card_scheduled: false,
+            restart_pending: false,
+        };
+        let nodes = vec![node(&c0, &c1), node(&c1, &c0)];
+        let page_bytes = c0.page_bytes() as usize;
+        let mut w = World {
+            rng: SplitMix64::new(cfg.seed),
+            faults: cfg.faults.clone(),
+            report: RunReport {
+                seed: cfg.seed,
+                ..Default::default()
+            },
+            cfg,
+            now: 0,
+            step: 0,
+            seq: 0,
+            nodes,
+            disk: BTreeMap::new(),
+            fence: 0,
+            link_cut: false,
+            events: BTreeMap::new(),
+            reference: Reference::new(page_bytes),
+            reqs: BTreeMap::new(),
+            next_req: 1,
+            next_write: 1,
+            ops_issued: 0,
+            cut_acks: BTreeMap::new(),
+            stopping: false,
+            trace: std::env::var("DUPLEX_TRACE").is_ok(),
+        };
+        for n in 0..2 {
+            w.at(0, Ev::Input(n, 0, Input::Start));
+            w.at(1, Ev::Input(n, 0, Input::LinkUp));
+            w.at(5, Ev::Tick(n, 0));
+        }
+        w.at(10, Ev::HostOp);
+        w
+    }
+
+    fn page_bytes(&self) -> usize {
+        (self.cfg.page_sectors * self.cfg.sector_bytes) as usize
+    }
+    fn at(&mut self, t: u64, e: Ev) {
+        self.seq += 1;
+        self.events.insert((t, self.seq), e);
+    }
+    fn link_ok(&self) -> bool {
+        !self.link_cut && self.nodes.iter().all(|n| n.alive)
+    }
+    fn fail(&mut self, msg: String) {
+        if self.report.failures.len() < 8 {
+            self.report.failures.push(format!("t={} step={}: {msg}", self.now, self.step));
+        }
+    }
+    pub fn controller(&self, n: usize) -> &Controller {
+        &self.nodes[n].fw
+    }
+
+    fn iova(&self, n: usize, p: PageRef) -> usize {
+        self.nodes[n].fw.config().page_iova(p) as usize
+    }
+    fn disk_page(&self, lun: u32, page: u64) -> Vec<u8> {
+        self.disk
+            .get(&(lun, page))
+            .cloned()
+            .unwrap_or_else(|| pattern(0, lun, page, self.page_bytes()))
+    }
+
+    /// Runs one event; false when the queue is empty.
+    fn step_once(&mut self) -> bool {
+        // Faults keyed by step or time fire before the event.
+        let (t, _) = match self.events.first_key_value() {
+            Some((k, _)) => *k,
+            None => return false,
+        };
+        let due: Vec<Fault> = self
+            .faults
+            .iter()
+            .filter(|(a, _)| match a {
+                At::Step(s) => *s <= self.step,
+                At::Time(x) => *x <= t,
+            })
+            .map(|(_, f)| *f)
+            .collect();
+        if !due.is_empty() {
+            self.faults.retain(|(a, _)| match a {
+                At::Step(s) => *s > self.step,
+                At::Time(x) => *x > t,
+            });
+            for f in due {
+                self.inject(f);
+            }
+        }
+        let Some(((t, _), ev)) = self.events.pop_first() else { return false };
+        self.now = t;
+        self.step += 1;
+        match ev {
+            Ev::Input(n, inc, i) => {
+                if self.nodes[n].alive && self.nodes[n].inc == inc {
+                    self.deliver(n, i);
+                }
+            }
+            Ev::Card(n, inc) => {
+                if self.nodes[n].alive && self.nodes[n].inc == inc {
+                    self.card_step(n);
+                }
+            }
+            Ev::Disk(n, inc, r) => {
+                if self.nodes[n].alive && self.nodes[n].inc == inc {
+                    self.disk_io(n, r);
+                }
+            }
+            Ev::Tick(n, inc) => {
+                if self.nodes[n].alive && self.nodes[n].inc == inc {
+                    self.deliver(n, Input::Tick);
+                    let gap = self.rng.range(4, 12);
+                    self.at(self.now + gap, Ev::Tick(n, inc));
+                }
+            }
+            Ev::HostOp => self.host_op(),
+            Ev::Restart(n) => self.restart(n),
+        }
+        if self.cfg.check_invariants {
+            self.check_hardening();
+        }
+        true
+    }
+
+    fn inject(&mut self, f: Fault) {
+        if self.trace {
+            eprintln!("t={} FAULT {f:?}", self.now);
+        }
+        match f {
+            Fault::Crash(n) => self.crash(n),
+            Fault::LinkCut => {
+                if self.link_cut {
+                    return;
+                }
+                let was_ok = self.link_ok();
+                self.link_cut = true;
+                self.cut_acks.clear();
+                if was_ok {
+                    for n in 0..2 {
+                        let inc = self.nodes[n].inc;
+                        self.at(self.now, Ev::Input(n, inc, Input::LinkDown));
+                    }
+                    // The arbiter gives the verdict to one side only.
+                    let w = self.rng.below(2) as usize;
+                    let inc = self.nodes[w].inc;
+                    self.at(self.now + VERDICT_DELAY, Ev::Input(w, inc, Input::PartnerDead));
+                }
+            }
+            Fault::LinkHeal => {
+                if !self.link_cut {
+                    return;
+                }
+                self.link_cut = false;
+                if self.link_ok() {
+                    for n in 0..2 {
+                        let inc = self.nodes[n].inc;
+                        self.at(self.now, Ev::Input(n, inc, Input::LinkUp));
+                    }
+                }
+            }
+        }
+    }
+
+    fn crash(&mut self, n: usize) {
+        if !self.nodes[n].alive {
+            return;
+        }
+        self.report.crashes += 1;
+        let was_ok = self.link_ok();
+        self.lose(n);
+        let p = n ^ 1;
+        if was_ok && self.nodes[p].alive {
+            let inc = self.nodes[p].inc;
+            self.at(self.now, Ev::Input(p, inc, Input::LinkDown));
+            self.at(self.now + VERDICT_DELAY, Ev::Input(p, inc, Input::PartnerDead));
+        }
+        self.nodes[n].restart_pending = true;
+        self.at(self.now + RESTART_DELAY, Ev::Restart(n));
+    }
+
+    /// Node `n` goes down: memory lost; the host's requests to it are lost.
+    fn lose(&mut self, n: usize) {
+        let node = &mut self.nodes[n];
+        node.alive = false;
+        node.inc += 1;
+        node.mem.fill(0);
+        node.card_scheduled = false;
+        let cfg = [self.cfg.controller(0), self.cfg.controller(1)];
+        node.card = CardModel::new(&cfg[n], &cfg[n ^ 1]);
+        let lost: Vec<ReqId> = self.reqs.iter().filter(|(_, r)| r.node == n && !r.orphan).map(|(k, _)| *k).collect();
+        for id in lost {
+            if self.reqs[&id].forwarded && matches!(self.reqs[&id].kind, ReqKind::Write { .. }) {
+                // The owner may still land it: it stays in flight for good.
+                self.reqs.get_mut(&id).expect("req").orphan = true;
+                continue;
+            }
+            let r = self.reqs.remove(&id).expect("req");
+            if let ReqKind::Write { id } = r.kind {
+                self.reference.close(id, r.lun, r.first..r.first + r.pages as u64, self.now);
+            }
+        }
+    }
+
+    fn restart(&mut self, n: usize) {
+        let node = &mut self.nodes[n];
+        node.restart_pending = false;
+        if node.alive {
+            return;
+        }
+        node.fw = Controller::new(self.cfg.controller(n));
+        node.alive = true;
+        node.mem.fill(0);
+        let inc = node.inc;
+        self.at(self.now, Ev::Input(n, inc, Input::Start));
+        self.at(self.now + 1, Ev::Tick(n, inc));
+        if self.link_ok() {
+            self.at(self.now + 1, Ev::Input(n, inc, Input::LinkUp));
+            let p = n ^ 1;
+            let pinc = self.nodes[p].inc;
+            self.at(self.now + 1, Ev::Input(p, pinc, Input::LinkUp));
+            self.at(self.now + 1, Ev::Input(p, pinc, Input::PartnerBack));
+        }
+    }
+
+    fn deliver(&mut self, n: usize, input: Input) {
+        let trace = self.trace;
+        if trace {
+            eprintln!("t={} node {n} <- {input:?}", self.now);
+        }
+        let actions = self.nodes[n].fw.handle(input, self.now);
+        for a in actions {
+            if trace {
+                eprintln!("t={} node {n} -> {a:?}", self.now);
+            }
+            self.apply(n, a);
+        }
+        if self.nodes[n].fw.phase() == Phase::Fenced && !self.nodes[n].restart_pending {
+            // A fenced controller reboots: same as a crash without a verdict.
+            self.lose(n);
+            self.nodes[n].restart_pending = true;
+            self.at(self.now + RESTART_DELAY / 2, Ev::Restart(n));
+        }
+    }
+
+    fn send(&mut self, n: usize, m: Message, bytes: u64) {
+        if !self.link_ok() {
+            return;
+        }
+        self.nodes[n].card.stats.link_messages += 1;
+        self.nodes[n].card.stats.link_bytes += bytes;
+        let p = n ^ 1;
+        let inc = self.nodes[p].inc;
+        let lat = self.rng.range(1, 3);
+        self.at(self.now + lat, Ev::Input(p, inc, Input::Message(m)));
+    }
+
+    fn apply(&mut self, n: usize, a: Action) {
+        let pb = self.page_bytes();
+        match a {
+            Action::Publish {
+                cache_bytes,
+                epoch,
+                survivor,
+            } => {
+                // Scratchpads: 64 bytes over the link.
+                let m = Message::Hello {
+                    cache_bytes,
+                    epoch,
+                    survivor,
+                };
+                self.send(n, m, 16);
+            }
+            Action::ProgramAllocator { slots } => {
+                let expect = self.cfg.controller(n ^ 1).hosted_area().slots;
+                if slots != expect {
+                    self.fail(format!("node {n} programmed {slots} slots, partner hosts {expect}"));
+                }
+                self.nodes[n].card.alloc.init(slots);
+            }
+            Action::Submit(cmd) => {
+                self.nodes[n].card.submit(cmd);
+                if !self.nodes[n].card_scheduled {
+                    self.nodes[n].card_scheduled = true;
+                    let inc = self.nodes[n].inc;
+                    let lat = self.rng.range(1, 3);
+                    self.at(self.now + lat, Ev::Card(n, inc));
+                }
+            }
+            Action::RingDoorbell => {
+                if self.link_ok() {
+                    self.nodes[n].card.doorbell();
+                }
+            }
+            Action::LandHostData { req, index, page } => {
+                let Some(r) = self.reqs.get(&req) else {
+                    self.fail(format!("node {n} lands data of unknown request {req}"));
+                    return;
+                };
+                let ReqKind::Write { id } = r.kind else { return };
+                let bytes = pattern(id, r.lun, r.first + index as u64, pb);
+                if r.node != n {
+                    // Forwarded: the data crosses the link.
+                    self.nodes[n ^ 1].card.stats.link_bytes += pb as u64;
+                }
+                let at = self.iova(n, page);
+                self.nodes[n].mem[at..at + pb].copy_from_slice(&bytes);
+                let inc = self.nodes[n].inc;
+                let lat = self.rng.range(1, 2);
+                self.at(self.now + lat, Ev::Input(n, inc, Input::HostDataLanded { req, index }));
+            }
+            Action::CompleteRead { req, result } => {
+                let Some(r) = self.reqs.remove(&req) else { return };
+                let ReqKind::Read { floors } = r.kind else { return };
+                if let Ok(pages) = result {
+                    if pages.len() != r.pages as usize {
+                        self.fail(format!("read {req} returned {} pages of {}", pages.len(), r.pages));
+                        return;
+                    }
+                    if r.node != n {
+                        self.nodes[n].card.stats.link_bytes += pb as u64 * r.pages as u64;
+                    }
+                    for (i, p) in pages.iter().enumerate() {
+                        let at = self.iova(n, *p);
+                        let bytes = self.nodes[n].mem[at..at + pb].to_vec();
+                        let page = r.first + i as u64;
+                        if let Err(e) = self.reference.check(r.lun, page, floors[i], self.now, &bytes) {
+                            self.fail(format!("read {req} on node {n}: {e}"));
+                        }
+                        self.report.reads_checked += 1;
+                    }
+                }
+            }
+            Action::CompleteWrite { req, result } => {
+                if self.reqs.get(&req).is_some_and(|r| r.orphan) {
+                    return;
+                }
+                let Some(r) = self.reqs.remove(&req) else { return };
+                let ReqKind::Write { id } = r.kind else { return };
+                let range = r.first..r.first + r.pages as u64;
+                match result {
+                    Ok(()) => {
+                        self.report.writes_acked += 1;
+                        self.reference.ack(id, r.lun, range, self.now);
+                        if self.link_cut {
+                            // With the link cut only one side may acknowledge
+                            // writes to a LUN (idea 9).
+                            let prev = *self.cut_acks.entry(r.lun).or_insert(n);
+                            if prev != n {
+                                self.fail(format!("both controllers acknowledged writes to LUN {} during a link cut", r.lun));
+                            }
+                        }
+                    }
+                    Err(_) => self.reference.close(id, r.lun, range, self.now),
+                }
+            }
+            Action::CompleteFlush { req, .. } | Action::CompleteTrim { req, .. } => {
+                self.reqs.remove(&req);
+            }
+            Action::DiskRead { io, lun, lba, page } => {
+                let lat = self.rng.range(2, 8);
+                let inc = self.nodes[n].inc;
+                let pg = lba / self.cfg.page_sectors as u64;
+                self.at(self.now + lat, Ev::Disk(n, inc, DiskReq::Read { io, lun, page: pg, at: page }));
+            }
+            Action::DiskWrite { io, lun, lba, page, epoch } => {
+                let lat = self.rng.range(3, 12);
+                let inc = self.nodes[n].inc;
+                let pg = lba / self.cfg.page_sectors as u64;
+                self.at(
+                    self.now + lat,
+                    Ev::Disk(n, inc, DiskReq::Write { io, lun, page: pg, at: page, epoch }),
+                );
+            }
+            Action::DiskFlush { io, epoch, .. } => {
+                let lat = self.rng.range(1, 4);
+                let inc = self.nodes[n].inc;
+                self.at(self.now + lat, Ev::Disk(n, inc, DiskReq::Flush { io, epoch }));
+            }
+            Action::Send(m) => {
+                if let Message::ForwardWrite { req, .. } | Message::ForwardRead { req, .. } = &m {
+                    if let Some(r) = self.reqs.get_mut(req) {
+                        r.forwarded = true;
+                    }
+                }
+                let bytes = match &m {
+                    Message::CopyBack { entries } => 16 * entries.len() as u64,
+                    _ => 64,
+                };
+                self.send(n, m, bytes);
+            }
+            Action::FenceDisks { epoch } => self.fence = self.fence.max(epoch),
+            Action::ScanMirrorArea => {
+                let c = self.nodes[n].fw.config().clone();
+                let lay = c.hosted_area();
+                let base = c.area_base() as usize;
+                let heads: Vec<[u8; 64]> = (0..lay.slots)
+                    .map(|s| {
+                        let h = base + lay.header_offset(s) as usize;
+                        let mut b = [0u8; 64];
+                        b.copy_from_slice(&self.nodes[n].mem[h..h + 64]);
+                        b
+                    })
+                    .collect();
+                let inc = self.nodes[n].inc;
+                self.at(self.now + 1, Ev::Input(n, inc, Input::MirrorAreaScanned(heads)));
+            }
+            Action::ClearMirrorArea => {
+                let c = self.nodes[n].fw.config().clone();
+                let base = c.area_base() as usize;
+                let len = c.hosted_area().header_table_bytes() as usize;
+                self.nodes[n].mem[base..base + len].fill(0);
+            }
+            Action::StageSlot { slot, page, record } => {
+                let c = self.nodes[n].fw.config().clone();
+                let lay = c.hosted_area();
+                let base = c.area_base() as usize;
+                let src = self.iova(n, page);
+                let dst = base + lay.data_offset(slot as u32) as usize;
+                if src != dst {
+                    self.nodes[n].mem.copy_within(src..src + pb, dst);
+                }
+                let h = base + lay.header_offset(slot as u32) as usize;
+                self.nodes[n].mem[h..h + 64].copy_from_slice(&record.encode());
+            }
+        }
+    }
+
+    fn card_step(&mut self, n: usize) {
+        let p = n ^ 1;
+        let ok = self.link_ok();
+        let cfg = self.nodes[n].fw.config().clone();
+        let (a, b) = self.nodes.split_at_mut(1);
+        let (me, other) = if n == 0 { (&mut a[0], &mut b[0]) } else { (&mut b[0], &mut a[0]) };
+        let iova = |r: PageRef| cfg.page_iova(r);
+        let remote = if ok { Some(other.mem.as_mut_slice()) } else { None };
+        let out = me.card.step(&mut me.mem, remote, &iova);
+        let busy = me.card.busy();
+        if !out.records.is_empty() && ok {
+            let inc = self.nodes[p].inc;
+            self.at(self.now, Ev::Input(p, inc, Input::MetaRecords(out.records)));
+        }
+        let inc = self.nodes[n].inc;
+        if let Some(c) = out.completion {
+            self.at(self.now + 1, Ev::Input(n, inc, Input::Dma(c)));
+        }
+        if busy {
+            let lat = self.rng.range(1, 3);
+            self.at(self.now + lat, Ev::Card(n, inc));
+        } else {
+            self.nodes[n].card_scheduled = false;
+        }
+    }
+
+    fn disk_io(&mut self, n: usize, r: DiskReq) {
+        let pb = self.page_bytes();
+        let err = self.cfg.disk_error_pct > 0 && self.rng.chance(self.cfg.disk_error_pct);
+        let (io, st) = match r {
+            DiskReq::Read { io, lun, page, at } => {
+                if err {
+                    (io, DiskStatus::Error)
+                } else {
+                    let bytes = self.disk_page(lun, page);
+                    let a = self.iova(n, at);
+                    self.nodes[n].mem[a..a + pb].copy_from_slice(&bytes);
+                    (io, DiskStatus::Ok)
+                }
+            }
+            DiskReq::Write { io, lun, page, at, epoch } => {
+                if epoch < self.fence {
+                    (io, DiskStatus::Fenced)
+                } else if err {
+                    (io, DiskStatus::Error)
+                } else {
+                    let a = self.iova(n, at);
+                    let bytes = self.nodes[n].mem[a..a + pb].to_vec();
+                    self.disk.insert((lun, page), bytes);
+                    (io, DiskStatus::Ok)
+                }
+            }
+            DiskReq::Flush { io, epoch } => {
+                if epoch < self.fence {
+                    (io, DiskStatus::Fenced)
+                } else {
+                    (io, DiskStatus::Ok)
+                }
+            }
+        };
+        self.deliver(n, Input::DiskDone { io, status: st });
+    }
+
+    fn route(&mut self, lun: u32) -> Option<usize> {
+        let home = Config::home_of(lun) as usize;
+        let mut n = home;
+        if self.cfg.misroute_pct > 0 && self.rng.chance(self.cfg.misroute_pct) {
+            n ^= 1;
+        }
+        if !self.nodes[n].alive {
+            n ^= 1;
+        }
+        self.nodes[n].alive.then_some(n)
+    }
+
+    fn issue(&mut self, op: Op) {
+        let req = self.next_req;
+        self.next_req += 1;
+        let ps = self.cfg.page_sectors as u64;
+        match op {
+            Op::Write { lun, page, pages } => {
+                let Some(n) = self.route(lun) else { return };
+                let id = self.next_write;
+                self.next_write += 1;
+                self.report.writes_issued += 1;
+                self.reference.issue(id, lun, page..page + pages as u64, self.now);
+                self.reqs.insert(req, HostReq { kind: ReqKind::Write { id }, lun, first: page, pages, node: n, forwarded: false, orphan: false });
+                let inc = self.nodes[n].inc;
+                self.at(self.now, Ev::Input(n, inc, Input::HostWrite { req, lun, lba: page * ps, pages }));
+            }
+            Op::Read { lun, page, pages } => {
+                let Some(n) = self.route(lun) else { return };
+                let floors = (page..page + pages as u64).map(|p| self.reference.floor(lun, p)).collect();
+                self.reqs.insert(req, HostReq { kind: ReqKind::Read { floors }, lun, first: page, pages, node: n, forwarded: false, orphan: false });
+                let inc = self.nodes[n].inc;
+                self.at(self.now, Ev::Input(n, inc, Input::HostRead { req, lun, lba: page * ps, pages }));
+            }
+            Op::Flush => {
+                let n = self.rng.below(2) as usize;
+                if !self.nodes[n].alive {
+                    return;
+                }
+                self.reqs.insert(req, HostReq { kind: ReqKind::Other, lun: 0, first: 0, pages: 0, node: n, forwarded: false, orphan: false });
+                let inc = self.nodes[n].inc;
+                self.at(self.now, Ev::Input(n, inc, Input::HostFlush { req }));
+            }
+        }
+    }
+
+    fn host_op(&mut self) {
+        let op = match &self.cfg.workload {
+            Some(w) => match w.get(self.ops_issued as usize) {
+                Some(op) => *op,
+                None => return,
+            },
+            None => {
+                if self.ops_issued >= self.cfg.ops {
+                    return;
+                }
+                let lun = self.rng.below(self.cfg.luns as u64) as u32;
+                let pages = self.rng.range(1, self.cfg.max_write_pages as u64).min(self.cfg.lun_pages) as u32;
+                let page = self.rng.below(self.cfg.lun_pages - pages as u64 + 1);
+                match self.rng.below(10) {
+                    0..=5 => Op::Write { lun, page, pages },
+                    6..=8 => Op::Read { lun, page, pages },
+                    _ => Op::Flush,
+                }
+            }
+        };
+        self.ops_issued += 1;
+        self.issue(op);
+        let gap = if self.cfg.workload.is_some() { 3 } else { self.rng.range(1, 8) };
+        self.at(self.now + gap, Ev::HostOp);
+    }
+
+    fn workload_done(&self) -> bool {
+        match &self.cfg.workload {
+            Some(w) => self.ops_issued as usize >= w.len(),
+            None => self.ops_issued >= self.cfg.ops,
+        }
+    }
+
+    /// Idea 7: for every dirty mirrored line of one side, the other side's
+    /// knowledge (hardening bitmaps, or the partner table in the flush-notice
+    /// variant) names the track.
+    fn check_hardening(&mut self) {
+        if !self.link_ok() {
+            return;
+        }
+        for n in 0..2 {
+            let (me, other) = (&self.nodes[n].fw, &self.nodes[n ^ 1].fw);
+            if me.phase() != Phase::Paired || other.phase() != Phase::Paired || me.epoch() != other.epoch() {
+                continue;
+            }
+            let bitmaps = !matches!(self.cfg.hardening, HardeningMode::FlushNotices);
+            let mut bad = None;
+            for (k, l) in me.cache().lines() {
+                if !l.dirty || l.slot.is_none() {
+                    continue;
+                }
+                let t = me.track_of(*k);
+                let known = if bitmaps {
+                    other.partner_bits().may_be_unhardened(t)
+                } else {
+                    other.partner_table().get(k).is_some()
+                };
+                if !known {
+                    bad = Some(*k);
+                    break;
+                }
+            }
+            if let Some(k) = bad {
+                self.fail(format!(
+                    "node {n}: dirty line {k:?} is not in node {}'s hardening records",
+                    n ^ 1
+                ));
+            }
+        }
+    }
+
+    fn settled(&self) -> bool {
+        self.workload_done()
+            && self.reqs.values().all(|r| r.orphan)
+            && self.link_ok()
+            && self.nodes.iter().all(|n| {
+                n.fw.phase() == Phase::Paired && n.fw.idle() && !n.card.busy() && !n.restart_pending
+            })
+    }
+
+    /// Both copies identical (ideas 3, 10): every dirty mirrored line's slot
+    /// in the partner holds its bytes under a valid header; every clean
+    /// line equals the disk.
+    fn check_copies(&mut self) {
+        let pb = self.page_bytes();
+        for n in 0..2 {
+            let me = &self.nodes[n];
+            let other = &self.nodes[n ^ 1];
+            let pc = other.fw.config();
+            let lay: MirrorAreaLayout = pc.hosted_area();
+            let base = pc.area_base() as usize;
+            let mut errs = Vec::new();
+            for (k, l) in me.fw.cache().lines() {
+                let Some(p) = l.page else { continue };
+                let at = me.fw.config().page_iova(p) as usize;
+                let bytes = &me.mem[at..at + pb];
+                if l.dirty {
+                    let Some(s) = l.slot else {
+                        errs.push(format!("node {n}: dirty line {k:?} has no mirror after settling"));
+                        continue;
+                    };
+                    let h = base + lay.header_offset(s as u32) as usize;
+                    let rec = MetaRecord::decode_valid(&other.mem[h..h + 64]);
+                    let d = base + lay.data_offset(s as u32) as usize;
+                    let ok = rec.is_ok_and(|r| r.lun == k.lun && r.lba == k.page * self.cfg.page_sectors as u64 && r.seq == l.seq)
+                        && &other.mem[d..d + pb] == bytes;
+                    if !ok {
+                        errs.push(format!("node {n}: mirror of {k:?} in slot {s} differs"));
+                    }
+                } else if *bytes != self.disk_page(k.lun, k.page)[..] {
+                    errs.push(format!("node {n}: clean line {k:?} differs from disk"));
+                }
+            }
+            for e in errs {
+                self.fail(e);
+            }
+        }
+    }
+
+    fn run_until(&mut self, limit: u64, done: impl Fn(&World) -> bool) -> bool {
+        while !done(self) {
+            if self.now > limit || !self.step_once() {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// Runs one seed to the end: workload with faults, heal, settle, checks,
+/// then a read of every page.
+pub fn run(cfg: SimConfig) -> RunReport {
+    let mut w = World::new(cfg);
+    let limit = 200_000;
+    w.run_until(limit, |w| w.workload_done() && w.faults.is_empty());
+    // Heal: reconnect, restart the dead, let failback finish.
+    w.inject(Fault::LinkHeal);
+    for n in 0..2 {
+        if !w.nodes[n].alive && !w.nodes[n].restart_pending {
+            w.nodes[n].restart_pending = true;
+            let t = w.now + 1;
+            w.at(t, Ev::Restart(n));
+        }
+    }
+    if !w.run_until(limit, |w| w.settled()) {
+        let s: Vec<String> = w
+            .nodes
+            .iter()
+            .map(|n| format!("{:?} idle={} reqs={}", n.fw.phase(), n.fw.idle(), w.reqs.len()))
+            .chain(w.reqs.iter().map(|(id, r)| format!("req {id}: {r:?}")))
+            .collect();
+        w.fail(format!("did not settle: {s:?}"));
+        return finish(w);
+    }
+    w.check_copies();
+    // Failback exactness (idea 10): bytes copied back = marked tracks × size.
+    for n in 0..2 {
+        let s = &w.nodes[n].fw.stats;
+        if s.failbacks > 0 {
+            let copied = w.nodes[n ^ 1].card.stats.copyback_bytes;
+            let marked = s.tracks_handed_back * w.page_bytes() as u64;
+            w.report.failbacks += s.failbacks;
+            w.report.copyback_bytes += copied;
+            w.report.marked_bytes += marked;
+            if copied != marked {
+                w.fail(format!("failback copied {copied} bytes, marked tracks are {marked} bytes"));
+            }
+        }
+    }
+    // Read everything back.
+    w.stopping = true;
+    let luns = w.cfg.luns;
+    let lp = w.cfg.lun_pages;
+    for lun in 0..luns {
+        for page in (0..lp).step_by(8) {
+            let pages = 8.min(lp - page) as u32;
+            w.issue(Op::Read { lun, page, pages });
+        }
+    }
+    if !w.run_until(limit * 2, |w| w.reqs.values().all(|r| r.orphan)) {
+        w.fail("final reads did not complete".into());
+    }
+    finish(w)
+}
+
+fn finish(mut w: World) -> RunReport {
+    w.report.steps = w.step;
+    w.report.end_time = w.now;
+    for n in &w.nodes {
+        w.report.link_messages += n.card.stats.link_messages;
+        w.report.link_bytes += n.card.stats.link_bytes;
+        for (code, c) in n.card.stats.errors.iter().enumerate() {
+            if *c > 0 && ![duplex_regs::status::LINK_DOWN, duplex_regs::status::NO_SLOTS].contains(&(code as u8)) {
+                let e = format!("card error {} x{c}", duplex_regs::status::name(code as u8));
+                w.report.failures.push(e);
+            }
+        }
+        if n.fw.stats.records_rejected > 0 {
+            w.report.failures.push(format!("{} records rejected", n.fw.stats.records_rejected));
+        }
+    }
+    let _ = LineKey { lun: 0, page: 0 };
+    w.report
+}
