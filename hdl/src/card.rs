@@ -207,7 +207,7 @@ impl<const W: usize, const S: usize> Card<W, S> {
             hdr_ntb: BlockHeader::new(&NTB),
             ntb: NtbBlock::default(),
             hdr_err: BlockHeader::new(&ERR),
-            errs: ErrBlock::new(),
+            errs: ErrBlock::default(),
             rd_pending: Default::default(),
             rd_addr: Default::default(),
             wr_block: Default::default(),

@@ -29,8 +29,8 @@ pub struct ErrBlock {
     w_clear: Constant<Bits<WORD_BITS>>,
 }
 
-impl ErrBlock {
-    pub fn new() -> Self {
+impl Default for ErrBlock {
+    fn default() -> Self {
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -60,10 +60,10 @@ impl Logic for ErrBlock {
             } else {
                 self.count.d.next = 0xFFFF_FFFF_u64.into();
             }
-        } else if self.unmapped_rd.val() || self.unmapped_wr.val() {
-            if self.count.q.val() != 0xFFFF_FFFF_u64 {
-                self.count.d.next = self.count.q.val() + 1;
-            }
+        } else if (self.unmapped_rd.val() || self.unmapped_wr.val())
+            && (self.count.q.val() != 0xFFFF_FFFF_u64)
+        {
+            self.count.d.next = self.count.q.val() + 1;
         }
         if self.unmapped_rd.val() {
             self.last.d.next = self.unmapped_rd_info.val();

@@ -177,7 +177,7 @@ impl Block {
     /// True when `offset` lies inside a declared register of this block
     /// (header included).
     pub fn decodes(&self, offset: u32) -> bool {
-        if offset < self.base || offset >= self.base + BLOCK_SIZE || offset % 4 != 0 {
+        if offset < self.base || offset >= self.base + BLOCK_SIZE || !offset.is_multiple_of(4) {
             return false;
         }
         if offset < self.base + 0xC {
