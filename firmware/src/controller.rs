@@ -314,6 +314,24 @@ impl Controller {
             && self.failback.is_none()
             && !self.awaiting_handback
     }
+    /// What keeps the controller from being idle, for failure messages.
+    pub fn busy_reasons(&self) -> alloc::string::String {
+        alloc::format!(
+            "writes={} reads={} flushes={} parked={} mirror_q={} meta_q={} release_q={} dma={} disk={} failback={:?} awaiting={} owners={:?}",
+            self.writes.len(),
+            self.reads.len(),
+            self.flushes.len(),
+            self.parked.len(),
+            self.mirror_queue.len(),
+            self.meta_queue.len(),
+            self.release_queue.len(),
+            self.dma.len(),
+            self.disk.len(),
+            self.failback,
+            self.awaiting_handback,
+            self.owner,
+        )
+    }
     pub fn dirty_lines(&self) -> usize {
         self.cache.lines().filter(|(_, l)| l.dirty).count()
     }
@@ -529,6 +547,11 @@ impl Controller {
     fn tick(&mut self) {
         // NO_SLOTS is retried once per tick: destages free slots meanwhile.
         self.slots_exhausted = false;
+        // An ownership request the owner could not serve (it was failing
+        // back, or not yet paired) is asked again (idea 8).
+        if self.can_mirror() {
+            self.resend_ownership_requests();
+        }
         self.hardening_tick();
         let budget = self.cfg.destage_per_tick;
         self.destage(budget);

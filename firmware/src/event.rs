@@ -98,6 +98,9 @@ pub enum Action {
     Send(Message),
     /// Raise the disks' epoch so nothing older is accepted (idea 9).
     FenceDisks { epoch: u32 },
+    /// Complete every queued descriptor with LINK_DOWN now: nothing queued
+    /// for a partner declared dead may run against its successor (idea 9).
+    AbortDma,
     /// Read the header table of the mirror area we host.
     ScanMirrorArea,
     /// Zero the header table of the mirror area we host.

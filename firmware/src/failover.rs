@@ -93,7 +93,10 @@ impl Controller {
                     self.awaiting_handback = true;
                     self.phase = Phase::Paired;
                 } else if epoch == 0 && self.epoch == 0 {
-                    // Both fresh: first epoch, home ownership.
+                    // Both fresh: first epoch, home ownership. The partner
+                    // repeats its fresh announcement; only a link loss makes
+                    // a later one mean a restart.
+                    self.fresh_seen = true;
                     self.epoch = 1;
                     self.program(cache_bytes);
                     for (l, o) in self.owner.iter_mut().enumerate() {
@@ -156,6 +159,7 @@ impl Controller {
         self.adopt_epoch = self.epoch;
         self.epoch = self.epoch.max(1) + 1;
         self.emit(Action::FenceDisks { epoch: self.epoch });
+        self.emit(Action::AbortDma);
         self.fail_forwarded();
         self.phase = Phase::Degraded;
         self.partner_slots = 0;

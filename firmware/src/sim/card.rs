@@ -101,6 +101,8 @@ struct Running {
 #[derive(Debug, Default)]
 pub struct StepOut {
     pub completion: Option<Completion>,
+    /// Link down: everything else queued failed at once.
+    pub failed: Vec<Completion>,
     /// Records to append to the partner's metadata ring.
     pub records: Vec<[u8; 64]>,
     pub more: bool,
@@ -187,7 +189,7 @@ impl CardModel {
         let Some(remote) = remote else {
             let slots = run.slots.clone();
             out.completion = Some(self.complete(&run.cmd, status::LINK_DOWN, &slots));
-            out.more = !self.queue.is_empty();
+            out.failed = self.fail_all();
             return out;
         };
         if n == 0 || n > MAX_DESC_SLOTS && d.opcode != opcode::META || n > 64 {

@@ -186,6 +186,7 @@ pub struct World {
     cut_acks: BTreeMap<u32, usize>,
     stopping: bool,
     trace: bool,
+    link_last: [u64; 2],
     pub report: RunReport,
 }
 
@@ -230,6 +231,7 @@ impl World {
             ops_issued: 0,
             cut_acks: BTreeMap::new(),
             stopping: false,
+            link_last: [0; 2],
             trace: std::env::var("DUPLEX_TRACE").is_ok(),
         };
         for n in 0..2 {
@@ -458,8 +460,11 @@ impl World {
         self.nodes[n].card.stats.link_bytes += bytes;
         let p = n ^ 1;
         let inc = self.nodes[p].inc;
+        // The link is FIFO per direction.
         let lat = self.rng.range(1, 3);
-        self.at(self.now + lat, Ev::Input(p, inc, Input::Message(m)));
+        let t = (self.now + lat).max(self.link_last[n]);
+        self.link_last[n] = t;
+        self.at(t, Ev::Input(p, inc, Input::Message(m)));
     }
 
     fn apply(&mut self, n: usize, a: Action) {
@@ -597,6 +602,12 @@ impl World {
                 self.send(n, m, bytes);
             }
             Action::FenceDisks { epoch } => self.fence = self.fence.max(epoch),
+            Action::AbortDma => {
+                let inc = self.nodes[n].inc;
+                for c in self.nodes[n].card.fail_all() {
+                    self.at(self.now, Ev::Input(n, inc, Input::Dma(c)));
+                }
+            }
             Action::ScanMirrorArea => {
                 let c = self.nodes[n].fw.config().clone();
                 let lay = c.hosted_area();
@@ -648,7 +659,7 @@ impl World {
             self.at(self.now, Ev::Input(p, inc, Input::MetaRecords(out.records)));
         }
         let inc = self.nodes[n].inc;
-        if let Some(c) = out.completion {
+        for c in out.completion.into_iter().chain(out.failed) {
             self.at(self.now + 1, Ev::Input(n, inc, Input::Dma(c)));
         }
         if busy {
@@ -890,7 +901,7 @@ pub fn run(cfg: SimConfig) -> RunReport {
         let s: Vec<String> = w
             .nodes
             .iter()
-            .map(|n| format!("{:?} idle={} reqs={}", n.fw.phase(), n.fw.idle(), w.reqs.len()))
+            .map(|n| format!("{:?} {}", n.fw.phase(), n.fw.busy_reasons()))
             .chain(w.reqs.iter().map(|(id, r)| format!("req {id}: {r:?}")))
             .collect();
         w.fail(format!("did not settle: {s:?}"));
