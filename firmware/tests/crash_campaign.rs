@@ -25,3 +25,40 @@ fn random_crash_campaign_2000_seeds() {
     println!("crash campaign: {acked} writes acknowledged, {reads} page reads checked, {failbacks} failbacks");
     assert!(reads > 0 && acked > 0 && failbacks > 0);
 }
+
+/// The campaign must catch a firmware that acknowledges a write before its
+/// mirror copy has landed (idea 3 broken): a crash of that controller then
+/// loses acknowledged data.
+#[test]
+fn mutation_ack_before_mirror_is_caught() {
+    let mut caught = 0;
+    let mut first = None;
+    for seed in 0..300 {
+        let mut c = crash_config(seed);
+        c.mutation = duplex_firmware::Mutation::AckBeforeMirror;
+        let r = run(c);
+        if !r.failures.is_empty() {
+            caught += 1;
+            first.get_or_insert((seed, r.failures[0].clone()));
+        }
+    }
+    println!("ack-before-mirror caught by {caught} of 300 seeds, first: {first:?}");
+    assert!(caught > 0, "the campaign did not catch an ack before the mirror completion");
+}
+
+/// The campaign must catch a hardening bitmap that drops one bit (idea 7).
+#[test]
+fn mutation_dropped_bitmap_bit_is_caught() {
+    let mut caught = 0;
+    for seed in 0..300 {
+        let mut c = crash_config(seed);
+        c.hardening = duplex_firmware::HardeningMode::DestageScan;
+        c.mutation = duplex_firmware::Mutation::DropBitmapBit;
+        let r = run(c);
+        if r.failures.iter().any(|f| f.contains("hardening records")) {
+            caught += 1;
+        }
+    }
+    println!("dropped bitmap bit caught by {caught} of 300 seeds");
+    assert!(caught > 0, "the campaign did not catch a dropped hardening bit");
+}
