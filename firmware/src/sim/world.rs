@@ -116,6 +116,11 @@ pub struct RunReport {
     pub marked_bytes: u64,
     pub link_messages: u64,
     pub link_bytes: u64,
+    /// Step of the first host operation, of the last acknowledgement, and
+    /// at which the pair settled: the window of interesting crash points.
+    pub workload_first_step: u64,
+    pub workload_last_step: u64,
+    pub settled_step: u64,
     /// Violations; empty means the run passed.
     pub failures: Vec<String>,
 }
@@ -553,6 +558,7 @@ impl World {
                 match result {
                     Ok(()) => {
                         self.report.writes_acked += 1;
+                        self.report.workload_last_step = self.step;
                         self.reference.ack(id, r.lun, range, self.now);
                         if self.link_cut {
                             // With the link cut only one side may acknowledge
@@ -720,6 +726,9 @@ impl World {
     }
 
     fn issue(&mut self, op: Op) {
+        if self.report.workload_first_step == 0 && !self.stopping {
+            self.report.workload_first_step = self.step;
+        }
         let req = self.next_req;
         self.next_req += 1;
         let ps = self.cfg.page_sectors as u64;
@@ -742,13 +751,20 @@ impl World {
                 self.at(self.now, Ev::Input(n, inc, Input::HostRead { req, lun, lba: page * ps, pages }));
             }
             Op::Flush => {
-                let n = self.rng.below(2) as usize;
-                if !self.nodes[n].alive {
-                    return;
+                // A host flush goes to both controllers: each hardens its own
+                // dirty lines.
+                for n in 0..2 {
+                    if !self.nodes[n].alive {
+                        continue;
+                    }
+                    let req = if n == 0 { req } else { self.next_req };
+                    if n == 1 {
+                        self.next_req += 1;
+                    }
+                    self.reqs.insert(req, HostReq { kind: ReqKind::Other, lun: 0, first: 0, pages: 0, node: n, forwarded: false, orphan: false });
+                    let inc = self.nodes[n].inc;
+                    self.at(self.now, Ev::Input(n, inc, Input::HostFlush { req }));
                 }
-                self.reqs.insert(req, HostReq { kind: ReqKind::Other, lun: 0, first: 0, pages: 0, node: n, forwarded: false, orphan: false });
-                let inc = self.nodes[n].inc;
-                self.at(self.now, Ev::Input(n, inc, Input::HostFlush { req }));
             }
         }
     }
@@ -907,6 +923,7 @@ pub fn run(cfg: SimConfig) -> RunReport {
         w.fail(format!("did not settle: {s:?}"));
         return finish(w);
     }
+    w.report.settled_step = w.step;
     w.check_copies();
     // Failback exactness (idea 10): bytes copied back = marked tracks × size.
     for n in 0..2 {
