@@ -94,6 +94,56 @@ pub(crate) struct ReadReq {
     pub error: Option<Error>,
 }
 
+/// A queue that keeps submission order across retries: an entry that failed
+/// goes back to its original place, ahead of everything queued after it.
+/// RELEASEs and hardening TOGGLE/CLEAR records must reach the partner in the
+/// order they were decided (ideas 6, 7).
+#[derive(Clone, Debug)]
+pub(crate) struct OrderedQueue<T> {
+    items: BTreeMap<u64, T>,
+    next: u64,
+}
+
+impl<T> Default for OrderedQueue<T> {
+    fn default() -> Self {
+        OrderedQueue {
+            items: BTreeMap::new(),
+            next: 0,
+        }
+    }
+}
+
+impl<T> OrderedQueue<T> {
+    pub fn push(&mut self, t: T) {
+        self.items.insert(self.next, t);
+        self.next += 1;
+    }
+    /// Puts back an entry taken with [`OrderedQueue::take`].
+    pub fn put_back(&mut self, no: u64, t: T) {
+        self.items.insert(no, t);
+    }
+    /// The oldest `n` entries with their order numbers.
+    pub fn take(&mut self, n: usize) -> Vec<(u64, T)> {
+        let mut v = Vec::new();
+        while v.len() < n {
+            match self.items.pop_first() {
+                Some(e) => v.push(e),
+                None => break,
+            }
+        }
+        v
+    }
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    pub fn clear(&mut self) {
+        self.items.clear();
+    }
+}
+
 /// What happens once a META record has reached the partner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum After {
@@ -107,8 +157,10 @@ pub(crate) enum After {
 #[derive(Clone, Debug)]
 pub(crate) enum DmaOp {
     Mirror(Vec<PendingPage>),
-    Meta(Vec<(MetaRecord, After)>),
-    Release(Vec<u16>),
+    /// Records, with the order number of those that came from the ordered
+    /// queue.
+    Meta(Vec<(MetaRecord, After, Option<u64>)>),
+    Release(Vec<(u64, u16)>),
     CopyBack(Vec<(LineKey, PageRef)>),
 }
 
@@ -185,7 +237,10 @@ pub struct Controller {
     pub(crate) mirror_inflight: u32,
     pub(crate) meta_queue: VecDeque<(MetaRecord, After)>,
     pub(crate) meta_inflight: u32,
-    pub(crate) release_queue: VecDeque<u16>,
+    /// TOGGLE/CLEAR records not yet carried: they go before any later
+    /// mirror record (idea 7).
+    pub(crate) ordered_retry: OrderedQueue<MetaRecord>,
+    pub(crate) release_queue: OrderedQueue<u16>,
     pub(crate) slots_exhausted: bool,
     pub(crate) dma: BTreeMap<u32, DmaOp>,
     pub(crate) next_tag: u32,
@@ -207,6 +262,8 @@ pub struct Controller {
     pub(crate) adopt_epoch: u32,
     pub(crate) partner_cache: u64,
     pub(crate) fresh_seen: bool,
+    /// First disk command id issued under the current epoch.
+    pub(crate) epoch_first_io: u64,
     pub(crate) awaiting_handback: bool,
     pub(crate) adopting: bool,
     pub(crate) marked: TrackBitmap,
@@ -242,7 +299,8 @@ impl Controller {
             mirror_inflight: 0,
             meta_queue: VecDeque::new(),
             meta_inflight: 0,
-            release_queue: VecDeque::new(),
+            ordered_retry: OrderedQueue::default(),
+            release_queue: OrderedQueue::default(),
             slots_exhausted: false,
             dma: BTreeMap::new(),
             next_tag: 1,
@@ -261,6 +319,7 @@ impl Controller {
             adopt_epoch: 0,
             partner_cache: 0,
             fresh_seen: false,
+            epoch_first_io: 0,
             awaiting_handback: false,
             adopting: false,
             failback: None,
@@ -564,6 +623,7 @@ impl Controller {
             self.host(p);
         }
         self.pump_ownership();
+        self.flush_ordered();
         self.pump_writes();
         self.pump_mirror();
         self.pump_meta();
@@ -739,9 +799,6 @@ impl Controller {
     /// Sends one metadata record now, bypassing the batch lists: TOGGLE and
     /// CLEAR must keep their place relative to mirror records (idea 7).
     pub(crate) fn send_ordered_record(&mut self, kind: u8, range: u64) {
-        if !self.can_mirror() {
-            return;
-        }
         let rec = MetaRecord {
             kind,
             cache_id: self.cfg.cache_id,
@@ -750,6 +807,24 @@ impl Controller {
             ..Default::default()
         }
         .sealed();
-        self.submit_meta(alloc::vec![(rec, After::Nothing)]);
+        self.ordered_retry.push(rec);
+        self.flush_ordered();
+    }
+
+    /// Sends the ordered records waiting, if the link allows.
+    pub(crate) fn flush_ordered(&mut self) {
+        if !self.can_mirror() || self.ordered_retry.is_empty() {
+            return;
+        }
+        let n = self.ordered_retry.len();
+        let recs: Vec<(MetaRecord, After, Option<u64>)> = self
+            .ordered_retry
+            .take(n)
+            .into_iter()
+            .map(|(no, r)| (r, After::Nothing, Some(no)))
+            .collect();
+        for chunk in recs.chunks(duplex_regs::MAX_DESC_SLOTS) {
+            self.submit_meta_records(chunk.to_vec());
+        }
     }
 }

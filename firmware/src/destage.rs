@@ -108,10 +108,22 @@ impl Controller {
 
     pub(crate) fn disk_done(&mut self, io: u64, st: DiskStatus) {
         let Some(op) = self.disk.remove(&io) else { return };
-        if st == DiskStatus::Fenced {
+        // A command issued before our own fence carries the old epoch: its
+        // refusal is not the partner fencing us, just a retry (idea 9).
+        let stale = io < self.epoch_first_io;
+        if st == DiskStatus::Fenced && !stale {
             self.disk.insert(io, op);
             self.self_fence();
             return;
+        }
+        if stale && st == DiskStatus::Fenced {
+            if let DiskOp::WriteThrough { pp, .. } = op {
+                if let Some(l) = self.cache.get_mut(&pp.key) {
+                    l.disk_busy = false;
+                }
+                self.mirror_queue.push_front(pp);
+                return;
+            }
         }
         let ok = st == DiskStatus::Ok;
         if !ok {
@@ -217,7 +229,7 @@ impl Controller {
                 // Consistent, then reusable (idea 6).
                 self.notice(meta_kind::INVALIDATE, key, seq, s, After::Release(s));
             } else {
-                self.release_queue.push_back(s);
+                self.release_queue.push(s);
             }
         }
     }

@@ -98,6 +98,10 @@ pub enum Action {
     Send(Message),
     /// Raise the disks' epoch so nothing older is accepted (idea 9).
     FenceDisks { epoch: u32 },
+    /// Open or close the NTB inbound window of the mirror area we host.
+    /// Closing it fences the partner's card: nothing it sends after the
+    /// verdict lands in memory we are about to scan (idea 9).
+    Inbound { open: bool },
     /// Complete every queued descriptor with LINK_DOWN now: nothing queued
     /// for a partner declared dead may run against its successor (idea 9).
     AbortDma,

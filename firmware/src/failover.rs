@@ -158,18 +158,23 @@ impl Controller {
         }
         self.adopt_epoch = self.epoch;
         self.epoch = self.epoch.max(1) + 1;
+        self.epoch_first_io = self.next_io;
         self.emit(Action::FenceDisks { epoch: self.epoch });
+        self.emit(Action::Inbound { open: false });
         self.emit(Action::AbortDma);
         self.fail_forwarded();
         self.phase = Phase::Degraded;
         self.partner_slots = 0;
         self.adopting = true;
         self.emit(Action::ScanMirrorArea);
+        // Tell a partner that is still alive (cut link, healed) at once.
+        self.publish();
         self.partner_table.clear();
         self.partner_bits.reset();
         self.tracker.reset();
         self.scan_range = None;
         self.release_queue.clear();
+        self.ordered_retry.clear();
         self.marked.clear_all();
         self.failback = None;
         self.copyback_todo.clear();
@@ -258,6 +263,7 @@ impl Controller {
         self.partner_back = false;
         self.phase = Phase::Paired;
         self.program(partner_cache_bytes);
+        self.emit(Action::Inbound { open: true });
         self.failback = Some(Failback::default());
         self.stats.failbacks += 1;
         self.publish();

@@ -252,7 +252,7 @@ impl Controller {
         // that finds both keeps the new one.
         if let Some(s) = old_slot {
             if Some(s) != slot {
-                self.release_queue.push_back(s);
+                self.release_queue.push(s);
             }
         }
         if let Some(g) = old_gen {
@@ -327,7 +327,7 @@ impl Controller {
                 // Slots the card took before it stopped hold records of a
                 // version that was never committed: release them.
                 for s in c.slots.iter().take(c.count as usize) {
-                    self.release_queue.push_back(*s);
+                    self.release_queue.push(*s);
                 }
                 if c.status == status::NO_SLOTS {
                     self.slots_exhausted = true;
@@ -350,21 +350,26 @@ impl Controller {
             DmaOp::Meta(records) => {
                 self.meta_inflight = self.meta_inflight.saturating_sub(1);
                 if c.status == status::OK || self.phase == Phase::Degraded {
-                    for (_, after) in records {
+                    for (_, after, _) in records {
                         self.after_meta(after);
                     }
                 } else {
-                    for r in records.into_iter().rev() {
-                        self.meta_queue.push_front(r);
+                    // Ordered records go back to their places before later
+                    // mirror records; notices just go again.
+                    for (r, after, no) in records.into_iter().rev() {
+                        match no {
+                            Some(no) => self.ordered_retry.put_back(no, r),
+                            None => self.meta_queue.push_front((r, after)),
+                        }
                     }
                 }
             }
             DmaOp::Release(slots) => {
                 if c.status == status::LINK_DOWN && self.phase != Phase::Degraded {
-                    // Re-queued in order: a later RELEASE must never land
+                    // Back in their places: a later RELEASE must never land
                     // while an earlier one is lost.
-                    for s in slots.into_iter().rev() {
-                        self.release_queue.push_front(s);
+                    for (no, s) in slots {
+                        self.release_queue.put_back(no, s);
                     }
                 } else if c.status == status::OK {
                     self.slots_exhausted = false;
@@ -396,7 +401,7 @@ impl Controller {
     fn after_meta(&mut self, after: After) {
         match after {
             After::Nothing => {}
-            After::Release(s) => self.release_queue.push_back(s),
+            After::Release(s) => self.release_queue.push(s),
             After::Destage(io) => self.destage_write(io),
         }
     }
@@ -451,6 +456,11 @@ impl Controller {
     }
 
     pub(crate) fn submit_meta(&mut self, records: Vec<(MetaRecord, After)>) {
+        let recs = records.into_iter().map(|(r, a)| (r, a, None)).collect();
+        self.submit_meta_records(recs);
+    }
+
+    pub(crate) fn submit_meta_records(&mut self, records: Vec<(MetaRecord, After, Option<u64>)>) {
         let tag = self.tag();
         let desc = Descriptor {
             opcode: opcode::META,
@@ -460,7 +470,7 @@ impl Controller {
             epoch: self.epoch,
             ..Default::default()
         };
-        let recs = records.iter().map(|(r, _)| *r).collect();
+        let recs = records.iter().map(|(r, _, _)| *r).collect();
         self.meta_inflight += 1;
         self.dma.insert(tag, DmaOp::Meta(records));
         self.emit(Action::Submit(Command {
@@ -486,8 +496,8 @@ impl Controller {
             MetadataMode::Batched => MAX_DESC_SLOTS,
         };
         while !self.release_queue.is_empty() {
-            let n = self.release_queue.len().min(per_desc);
-            let slots: Vec<u16> = self.release_queue.drain(..n).collect();
+            let slots = self.release_queue.take(per_desc);
+            let n = slots.len();
             let tag = self.tag();
             let mut desc = Descriptor {
                 opcode: opcode::RELEASE,
@@ -497,7 +507,9 @@ impl Controller {
                 epoch: self.epoch,
                 ..Default::default()
             };
-            desc.slots[..n].copy_from_slice(&slots);
+            for (i, (_, s)) in slots.iter().enumerate() {
+                desc.slots[i] = *s;
+            }
             self.dma.insert(tag, DmaOp::Release(slots));
             self.emit(Action::Submit(Command {
                 desc,

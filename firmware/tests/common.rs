@@ -33,6 +33,8 @@ pub fn crash_config(seed: u64) -> SimConfig {
     let mut r = SplitMix64::new(seed ^ 0xC0FFEE);
     c.ops = r.range(10, 30) as u32;
     c.misroute_pct = r.below(3) * 10;
+    // The two caches need not be the same size (idea 2).
+    c.cache_bytes = [r.range(12, 24) * 1024, r.range(12, 24) * 1024];
     let t = r.range(5, c.ops as u64 * 4);
     c.faults = vec![(At::Time(t), Fault::Crash(r.below(2) as usize))];
     c

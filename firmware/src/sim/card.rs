@@ -44,6 +44,10 @@ impl SlotAllocator {
     pub fn slots(&self) -> u32 {
         self.taken.len() as u32
     }
+    /// Slots currently allocated.
+    pub fn taken(&self) -> Vec<u16> {
+        (0..self.taken.len() as u16).filter(|s| self.taken[*s as usize]).collect()
+    }
     pub fn free_count(&self) -> usize {
         self.free.len()
     }

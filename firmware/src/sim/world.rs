@@ -111,6 +111,8 @@ pub struct RunReport {
     pub writes_acked: u64,
     pub reads_checked: u64,
     pub crashes: u64,
+    /// Controllers that found themselves fenced and restarted.
+    pub fenced_restarts: u64,
     pub failbacks: u64,
     pub copyback_bytes: u64,
     pub marked_bytes: u64,
@@ -169,6 +171,8 @@ struct Node {
     inc: u32,
     card_scheduled: bool,
     restart_pending: bool,
+    /// NTB inbound window into the hosted mirror area and metadata ring.
+    inbound_open: bool,
 }
 
 pub struct World {
@@ -210,6 +214,7 @@ impl World {
             inc: 0,
             card_scheduled: false,
             restart_pending: false,
+            inbound_open: true,
         };
         let nodes = vec![node(&c0, &c1), node(&c1, &c0)];
         let page_bytes = c0.page_bytes() as usize;
@@ -424,6 +429,7 @@ impl World {
         }
         node.fw = Controller::new(self.cfg.controller(n));
         node.alive = true;
+        node.inbound_open = true;
         node.mem.fill(0);
         let inc = node.inc;
         self.at(self.now, Ev::Input(n, inc, Input::Start));
@@ -451,6 +457,7 @@ impl World {
         }
         if self.nodes[n].fw.phase() == Phase::Fenced && !self.nodes[n].restart_pending {
             // A fenced controller reboots: same as a crash without a verdict.
+            self.report.fenced_restarts += 1;
             self.lose(n);
             self.nodes[n].restart_pending = true;
             self.at(self.now + RESTART_DELAY / 2, Ev::Restart(n));
@@ -608,6 +615,7 @@ impl World {
                 self.send(n, m, bytes);
             }
             Action::FenceDisks { epoch } => self.fence = self.fence.max(epoch),
+            Action::Inbound { open } => self.nodes[n].inbound_open = open,
             Action::AbortDma => {
                 let inc = self.nodes[n].inc;
                 for c in self.nodes[n].card.fail_all() {
@@ -652,7 +660,7 @@ impl World {
 
     fn card_step(&mut self, n: usize) {
         let p = n ^ 1;
-        let ok = self.link_ok();
+        let ok = self.link_ok() && self.nodes[p].inbound_open;
         let cfg = self.nodes[n].fw.config().clone();
         let (a, b) = self.nodes.split_at_mut(1);
         let (me, other) = if n == 0 { (&mut a[0], &mut b[0]) } else { (&mut b[0], &mut a[0]) };
@@ -881,6 +889,14 @@ impl World {
                 } else if *bytes != self.disk_page(k.lun, k.page)[..] {
                     errs.push(format!("node {n}: clean line {k:?} differs from disk"));
                 }
+            }
+            // No slot leaks (idea 3): the allocator holds exactly the slots
+            // of this side's dirty mirrored lines.
+            let mut held: Vec<u16> = me.fw.cache().lines().filter(|(_, l)| l.dirty).filter_map(|(_, l)| l.slot).collect();
+            held.sort_unstable();
+            let taken = me.card.alloc.taken();
+            if held != taken {
+                errs.push(format!("node {n}: allocator holds slots {taken:?}, dirty lines hold {held:?}"));
             }
             for e in errs {
                 self.fail(e);
