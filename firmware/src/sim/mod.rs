@@ -7,6 +7,7 @@
 pub mod card;
 pub mod reference;
 pub mod rng;
+pub mod variants;
 pub mod world;
 
 pub use card::{CardModel, CardStats};

@@ -118,6 +118,10 @@ pub struct RunReport {
     pub marked_bytes: u64,
     pub link_messages: u64,
     pub link_bytes: u64,
+    /// Link traffic from the start to the end of the workload (settled),
+    /// without the final read-back.
+    pub workload_link_messages: u64,
+    pub workload_link_bytes: u64,
     /// Step of the first host operation, of the last acknowledgement, and
     /// at which the pair settled: the window of interesting crash points.
     pub workload_first_step: u64,
@@ -940,6 +944,10 @@ pub fn run(cfg: SimConfig) -> RunReport {
         return finish(w);
     }
     w.report.settled_step = w.step;
+    for n in &w.nodes {
+        w.report.workload_link_messages += n.card.stats.link_messages;
+        w.report.workload_link_bytes += n.card.stats.link_bytes;
+    }
     w.check_copies();
     // Failback exactness (idea 10): bytes copied back = marked tracks × size.
     for n in 0..2 {
