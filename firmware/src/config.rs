@@ -106,7 +106,11 @@ impl Config {
     /// Mirror area this controller hosts for a partner (idea 2): the slot
     /// count follows from its own cache size.
     pub fn hosted_area(&self) -> MirrorAreaLayout {
-        Self::area_for(self.cache_bytes, self.mirror_fraction_pct, self.page_bytes())
+        Self::area_for(
+            self.cache_bytes,
+            self.mirror_fraction_pct,
+            self.page_bytes(),
+        )
     }
     /// The mirror area a controller with `cache_bytes` of cache reserves.
     pub fn area_for(cache_bytes: u64, pct: u32, page_bytes: u64) -> MirrorAreaLayout {

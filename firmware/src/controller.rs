@@ -14,7 +14,9 @@ use crate::cache::{Cache, LineKey, PageRef};
 use crate::config::{Config, HardeningMode};
 use crate::error::Error;
 use crate::event::{Action, Input, ReqId, Tick};
-use crate::hardening::{HardeningBitmap, HardeningTracker, TrackBitmap, KIND_CLEAR_OLD, KIND_TOGGLE};
+use crate::hardening::{
+    HardeningBitmap, HardeningTracker, TrackBitmap, KIND_CLEAR_OLD, KIND_TOGGLE,
+};
 use crate::partner_table::PartnerTable;
 
 /// Where the controller stands in the pair's life cycle.
@@ -488,8 +490,16 @@ impl Controller {
     /// Entry point of every host request; also re-runs parked ones.
     pub(crate) fn host(&mut self, input: Input) {
         match input {
-            Input::HostWrite { req, lun, lba, pages } => match self.check(lun, lba, pages) {
-                Err(e) => self.emit(Action::CompleteWrite { req, result: Err(e) }),
+            Input::HostWrite {
+                req,
+                lun,
+                lba,
+                pages,
+            } => match self.check(lun, lba, pages) {
+                Err(e) => self.emit(Action::CompleteWrite {
+                    req,
+                    result: Err(e),
+                }),
                 Ok((first, pages)) => {
                     if !self.serve_here(lun, true, &input) {
                         return;
@@ -508,8 +518,16 @@ impl Controller {
                     self.writes.insert(req, w);
                 }
             },
-            Input::HostRead { req, lun, lba, pages } => match self.check(lun, lba, pages) {
-                Err(e) => self.emit(Action::CompleteRead { req, result: Err(e) }),
+            Input::HostRead {
+                req,
+                lun,
+                lba,
+                pages,
+            } => match self.check(lun, lba, pages) {
+                Err(e) => self.emit(Action::CompleteRead {
+                    req,
+                    result: Err(e),
+                }),
                 Ok((first, pages)) => {
                     if !self.serve_here(lun, false, &input) {
                         return;
@@ -533,8 +551,16 @@ impl Controller {
                     trim: None,
                 });
             }
-            Input::HostTrim { req, lun, lba, pages } => match self.check(lun, lba, pages) {
-                Err(e) => self.emit(Action::CompleteTrim { req, result: Err(e) }),
+            Input::HostTrim {
+                req,
+                lun,
+                lba,
+                pages,
+            } => match self.check(lun, lba, pages) {
+                Err(e) => self.emit(Action::CompleteTrim {
+                    req,
+                    result: Err(e),
+                }),
                 Ok((first, pages)) => {
                     let end = first + pages as u64;
                     let waits =
@@ -651,7 +677,9 @@ impl Controller {
     fn pump_reads(&mut self) {
         let ids: Vec<ReqId> = self.reads.keys().copied().collect();
         for req in ids {
-            let Some(r) = self.reads.get(&req) else { continue };
+            let Some(r) = self.reads.get(&req) else {
+                continue;
+            };
             let (lun, first, n) = (r.lun, r.first, r.sources.len());
             for i in 0..n {
                 if self.reads[&req].issued[i] {
@@ -668,7 +696,9 @@ impl Controller {
                     self.cache.pin(p);
                     p
                 } else {
-                    let Some(p) = self.cache.alloc_page() else { break };
+                    let Some(p) = self.cache.alloc_page() else {
+                        break;
+                    };
                     self.stats.read_misses += 1;
                     let io = self.io();
                     let op = DiskOp::ReadMiss {
@@ -679,7 +709,12 @@ impl Controller {
                     };
                     self.disk.insert(io, op);
                     let lba = self.lba_of(key);
-                    self.emit(Action::DiskRead { io, lun, lba, page: p });
+                    self.emit(Action::DiskRead {
+                        io,
+                        lun,
+                        lba,
+                        page: p,
+                    });
                     let r = self.reads.get_mut(&req).expect("read present");
                     r.issued[i] = true;
                     continue;
@@ -713,7 +748,14 @@ impl Controller {
         }
     }
 
-    pub(crate) fn read_miss_done(&mut self, req: ReqId, index: u32, page: PageRef, clock: u64, ok: bool) {
+    pub(crate) fn read_miss_done(
+        &mut self,
+        req: ReqId,
+        index: u32,
+        page: PageRef,
+        clock: u64,
+        ok: bool,
+    ) {
         let lun_first = self.reads.get(&req).map(|r| (r.lun, r.first));
         let Some((lun, first)) = lun_first else {
             self.cache.unpin(page);
@@ -754,7 +796,10 @@ impl Controller {
             for p in pages {
                 self.cache.unpin(p);
             }
-            self.emit(Action::CompleteRead { req, result: Err(e) });
+            self.emit(Action::CompleteRead {
+                req,
+                result: Err(e),
+            });
             return;
         }
         self.finish_read(req);

@@ -22,7 +22,11 @@ impl Controller {
     /// the range being scanned, of a LUN being given away and adopted lines
     /// go first.
     pub(crate) fn destage(&mut self, budget: u32) {
-        let mut room = self.cfg.destage_inflight.saturating_sub(self.destaging).min(budget);
+        let mut room = self
+            .cfg
+            .destage_inflight
+            .saturating_sub(self.destaging)
+            .min(budget);
         if room == 0 {
             return;
         }
@@ -91,7 +95,10 @@ impl Controller {
 
     pub(crate) fn destage_write(&mut self, io: u64) {
         let epoch = self.epoch;
-        let Some(DiskOp::Destage { key, page, stage, .. }) = self.disk.get_mut(&io) else {
+        let Some(DiskOp::Destage {
+            key, page, stage, ..
+        }) = self.disk.get_mut(&io)
+        else {
             return;
         };
         *stage = DiskStage::Write;
@@ -107,7 +114,9 @@ impl Controller {
     }
 
     pub(crate) fn disk_done(&mut self, io: u64, st: DiskStatus) {
-        let Some(op) = self.disk.remove(&io) else { return };
+        let Some(op) = self.disk.remove(&io) else {
+            return;
+        };
         // A command issued before our own fence carries the old epoch: its
         // refusal is not the partner fencing us, just a retry (idea 9).
         let stale = io < self.epoch_first_io;
@@ -202,7 +211,9 @@ impl Controller {
         let track = self.track_of(key);
         let paired = self.phase == Phase::Paired;
         let bitmaps = self.bitmaps();
-        let Some(line) = self.cache.get_mut(&key) else { return };
+        let Some(line) = self.cache.get_mut(&key) else {
+            return;
+        };
         line.hardened_seq = line.hardened_seq.max(seq);
         if line.seq != seq || !line.dirty {
             // Overwritten meanwhile: the older version's slot and generation

@@ -32,10 +32,16 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Misaligned { lba, pages } => {
-                write!(f, "request at LBA {lba} for {pages} pages is not page aligned")
+                write!(
+                    f,
+                    "request at LBA {lba} for {pages} pages is not page aligned"
+                )
             }
             Error::OutOfRange { lun, lba, pages } => {
-                write!(f, "request at LUN {lun} LBA {lba} for {pages} pages is past the end")
+                write!(
+                    f,
+                    "request at LUN {lun} LBA {lba} for {pages} pages is past the end"
+                )
             }
             Error::Disk { lun, lba } => write!(f, "disk error on LUN {lun} at LBA {lba}"),
             Error::Fenced { epoch } => {
@@ -43,7 +49,10 @@ impl fmt::Display for Error {
             }
             Error::BadRecord(e) => write!(f, "metadata record from the partner rejected: {e}"),
             Error::StaleEpoch { got, current } => {
-                write!(f, "record of epoch {got} rejected, current epoch is {current}")
+                write!(
+                    f,
+                    "record of epoch {got} rejected, current epoch is {current}"
+                )
             }
             Error::PartnerLost => write!(f, "the partner serving this request was lost"),
             Error::Dma { op, status } => write!(

@@ -24,19 +24,42 @@ pub enum DiskStatus {
 pub enum Input {
     /// Power-on: publish the cache size, wait for the partner's.
     Start,
-    HostRead { req: ReqId, lun: u32, lba: u64, pages: u32 },
-    HostWrite { req: ReqId, lun: u32, lba: u64, pages: u32 },
-    HostFlush { req: ReqId },
+    HostRead {
+        req: ReqId,
+        lun: u32,
+        lba: u64,
+        pages: u32,
+    },
+    HostWrite {
+        req: ReqId,
+        lun: u32,
+        lba: u64,
+        pages: u32,
+    },
+    HostFlush {
+        req: ReqId,
+    },
     /// Advisory: the range's lines are hardened and dropped from the cache.
-    HostTrim { req: ReqId, lun: u32, lba: u64, pages: u32 },
+    HostTrim {
+        req: ReqId,
+        lun: u32,
+        lba: u64,
+        pages: u32,
+    },
     /// Host data for page `index` of write `req` is in the page it was given.
-    HostDataLanded { req: ReqId, index: u32 },
+    HostDataLanded {
+        req: ReqId,
+        index: u32,
+    },
     Dma(Completion),
     /// Metadata records the partner's card wrote into our ring (raw bytes,
     /// validated here).
     MetaRecords(Vec<[u8; 64]>),
     Message(Message),
-    DiskDone { io: u64, status: DiskStatus },
+    DiskDone {
+        io: u64,
+        status: DiskStatus,
+    },
     LinkUp,
     LinkDown,
     PartnerDead,
@@ -52,20 +75,47 @@ pub enum Input {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
     /// Bring-up exchange through the NTB scratchpads.
-    Hello { cache_bytes: u64, epoch: u32, survivor: bool },
-    ForwardWrite { req: ReqId, lun: u32, lba: u64, pages: u32 },
-    ForwardRead { req: ReqId, lun: u32, lba: u64, pages: u32 },
+    Hello {
+        cache_bytes: u64,
+        epoch: u32,
+        survivor: bool,
+    },
+    ForwardWrite {
+        req: ReqId,
+        lun: u32,
+        lba: u64,
+        pages: u32,
+    },
+    ForwardRead {
+        req: ReqId,
+        lun: u32,
+        lba: u64,
+        pages: u32,
+    },
     /// The owner finished a forwarded write; the origin replies to the host.
-    WriteDone { req: ReqId, result: Result<(), Error> },
+    WriteDone {
+        req: ReqId,
+        result: Result<(), Error>,
+    },
     /// The owner answered a forwarded read (its data went with the reply).
-    ReadDone { req: ReqId },
-    OwnershipRequest { lun: u32 },
-    OwnershipGrant { lun: u32 },
+    ReadDone {
+        req: ReqId,
+    },
+    OwnershipRequest {
+        lun: u32,
+    },
+    OwnershipGrant {
+        lun: u32,
+    },
     /// Failback: slots of the survivor's memory that hold marked tracks.
-    CopyBack { entries: Vec<(u16, LineKey)> },
+    CopyBack {
+        entries: Vec<(u16, LineKey)>,
+    },
     CopyBackDone,
     /// Failback: ownership of these LUNs goes back to the returning side.
-    HandBack { luns: Vec<u32> },
+    HandBack {
+        luns: Vec<u32>,
+    },
 }
 
 /// A descriptor with what the runtime places in memory for it.
@@ -81,27 +131,68 @@ pub struct Command {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Write our cache size and epoch to the scratchpads (idea 2).
-    Publish { cache_bytes: u64, epoch: u32, survivor: bool },
+    Publish {
+        cache_bytes: u64,
+        epoch: u32,
+        survivor: bool,
+    },
     /// Initialise the mirror-slot allocator with the partner's slot count
     /// (idea 1).
-    ProgramAllocator { slots: u32 },
+    ProgramAllocator {
+        slots: u32,
+    },
     Submit(Command),
     RingDoorbell,
-    LandHostData { req: ReqId, index: u32, page: PageRef },
-    CompleteRead { req: ReqId, result: Result<Vec<PageRef>, Error> },
-    CompleteWrite { req: ReqId, result: Result<(), Error> },
-    CompleteFlush { req: ReqId, result: Result<(), Error> },
-    CompleteTrim { req: ReqId, result: Result<(), Error> },
-    DiskRead { io: u64, lun: u32, lba: u64, page: PageRef },
-    DiskWrite { io: u64, lun: u32, lba: u64, page: PageRef, epoch: u32 },
-    DiskFlush { io: u64, lun: u32, epoch: u32 },
+    LandHostData {
+        req: ReqId,
+        index: u32,
+        page: PageRef,
+    },
+    CompleteRead {
+        req: ReqId,
+        result: Result<Vec<PageRef>, Error>,
+    },
+    CompleteWrite {
+        req: ReqId,
+        result: Result<(), Error>,
+    },
+    CompleteFlush {
+        req: ReqId,
+        result: Result<(), Error>,
+    },
+    CompleteTrim {
+        req: ReqId,
+        result: Result<(), Error>,
+    },
+    DiskRead {
+        io: u64,
+        lun: u32,
+        lba: u64,
+        page: PageRef,
+    },
+    DiskWrite {
+        io: u64,
+        lun: u32,
+        lba: u64,
+        page: PageRef,
+        epoch: u32,
+    },
+    DiskFlush {
+        io: u64,
+        lun: u32,
+        epoch: u32,
+    },
     Send(Message),
     /// Raise the disks' epoch so nothing older is accepted (idea 9).
-    FenceDisks { epoch: u32 },
+    FenceDisks {
+        epoch: u32,
+    },
     /// Open or close the NTB inbound window of the mirror area we host.
     /// Closing it fences the partner's card: nothing it sends after the
     /// verdict lands in memory we are about to scan (idea 9).
-    Inbound { open: bool },
+    Inbound {
+        open: bool,
+    },
     /// Complete every queued descriptor with LINK_DOWN now: nothing queued
     /// for a partner declared dead may run against its successor (idea 9).
     AbortDma,
@@ -110,5 +201,9 @@ pub enum Action {
     /// Zero the header table of the mirror area we host.
     ClearMirrorArea,
     /// Copy a local page into a hosted slot and write its header (failback).
-    StageSlot { slot: u16, page: PageRef, record: MetaRecord },
+    StageSlot {
+        slot: u16,
+        page: PageRef,
+        record: MetaRecord,
+    },
 }

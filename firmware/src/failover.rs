@@ -17,7 +17,9 @@
 //! stops: with a cut link, only the side holding the verdict acknowledges.
 
 use alloc::vec::Vec;
-use duplex_regs::{flags, meta_kind, opcode, status, Descriptor, LayoutError, MetaRecord, MAX_DESC_SLOTS};
+use duplex_regs::{
+    flags, meta_kind, opcode, status, Descriptor, LayoutError, MetaRecord, MAX_DESC_SLOTS,
+};
 
 use crate::cache::{Cache, LineKey, PageRef};
 use crate::config::Config;
@@ -271,7 +273,9 @@ impl Controller {
 
     /// Survivor side of failback (idea 10).
     pub(crate) fn pump_failback(&mut self) {
-        let Some(fb) = self.failback.as_ref() else { return };
+        let Some(fb) = self.failback.as_ref() else {
+            return;
+        };
         if !self.link_up {
             return;
         }
@@ -279,7 +283,8 @@ impl Controller {
         let theirs = |lun: u32| Config::home_of(lun) != me;
         if !fb.drained {
             let lines_ok = self.cache.lines().all(|(k, l)| {
-                !matches!(l.page, Some(PageRef::Slot(_))) && !(theirs(k.lun) && (l.dirty || !l.idle()))
+                !matches!(l.page, Some(PageRef::Slot(_)))
+                    && !(theirs(k.lun) && (l.dirty || !l.idle()))
             });
             let writes_ok = !self.writes.values().any(|w| theirs(w.lun))
                 && !self.mirror_queue.iter().any(|p| theirs(p.key.lun));
@@ -328,7 +333,11 @@ impl Controller {
                 Some(page) => {
                     let record = self.staged_record(key, slot);
                     self.emit(Action::StageSlot { slot, page, record });
-                    self.failback.as_mut().expect("failback").staged.push((slot, key));
+                    self.failback
+                        .as_mut()
+                        .expect("failback")
+                        .staged
+                        .push((slot, key));
                 }
                 None => {
                     let io = self.io();
@@ -362,7 +371,9 @@ impl Controller {
 
     pub(crate) fn staged(&mut self, key: LineKey, slot: u16, ok: bool) {
         let record = self.staged_record(key, slot);
-        let Some(fb) = self.failback.as_mut() else { return };
+        let Some(fb) = self.failback.as_mut() else {
+            return;
+        };
         fb.staging = fb.staging.saturating_sub(1);
         if ok {
             fb.staged.push((slot, key));
@@ -374,11 +385,15 @@ impl Controller {
     }
 
     fn finish_failback(&mut self) {
-        let Some(fb) = self.failback.take() else { return };
+        let Some(fb) = self.failback.take() else {
+            return;
+        };
         self.emit(Action::ClearMirrorArea);
         let me = self.cfg.cache_id;
         let p = self.partner_id();
-        let luns: Vec<u32> = (0..self.cfg.luns).filter(|l| Config::home_of(*l) != me).collect();
+        let luns: Vec<u32> = (0..self.cfg.luns)
+            .filter(|l| Config::home_of(*l) != me)
+            .collect();
         for &l in &luns {
             self.owner[l as usize] = Some(p);
         }
@@ -415,8 +430,16 @@ impl Controller {
             epoch: self.epoch,
             ..Default::default()
         };
-        for (slot, key) in self.copyback_todo.iter().take(n).copied().collect::<Vec<_>>() {
-            let Some(page) = self.cache.alloc_page() else { break };
+        for (slot, key) in self
+            .copyback_todo
+            .iter()
+            .take(n)
+            .copied()
+            .collect::<Vec<_>>()
+        {
+            let Some(page) = self.cache.alloc_page() else {
+                break;
+            };
             desc.slots[entries.len()] = slot;
             entries.push((key, page));
             pages.push(page);
@@ -482,10 +505,22 @@ impl Controller {
         }
         for p in core::mem::take(&mut self.parked) {
             let a = match p {
-                Input::HostWrite { req, .. } => Action::CompleteWrite { req, result: Err(e.clone()) },
-                Input::HostRead { req, .. } => Action::CompleteRead { req, result: Err(e.clone()) },
-                Input::HostFlush { req } => Action::CompleteFlush { req, result: Err(e.clone()) },
-                Input::HostTrim { req, .. } => Action::CompleteTrim { req, result: Err(e.clone()) },
+                Input::HostWrite { req, .. } => Action::CompleteWrite {
+                    req,
+                    result: Err(e.clone()),
+                },
+                Input::HostRead { req, .. } => Action::CompleteRead {
+                    req,
+                    result: Err(e.clone()),
+                },
+                Input::HostFlush { req } => Action::CompleteFlush {
+                    req,
+                    result: Err(e.clone()),
+                },
+                Input::HostTrim { req, .. } => Action::CompleteTrim {
+                    req,
+                    result: Err(e.clone()),
+                },
                 _ => continue,
             };
             self.emit(a);

@@ -10,7 +10,9 @@
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
-use duplex_regs::{flags, meta_kind, opcode, status, Completion, Descriptor, MetaRecord, MAX_DESC_SLOTS};
+use duplex_regs::{
+    flags, meta_kind, opcode, status, Completion, Descriptor, MetaRecord, MAX_DESC_SLOTS,
+};
 
 use crate::cache::{LineKey, PageRef};
 use crate::config::{HardeningMode, MetadataMode, Mutation};
@@ -43,7 +45,9 @@ impl Controller {
             }
             // A new version always lands in a new page: the committed one may
             // be on its way to disk or to a reader.
-            let Some(page) = self.cache.alloc_page() else { continue };
+            let Some(page) = self.cache.alloc_page() else {
+                continue;
+            };
             self.cache.entry(key).write_busy = true;
             self.writes.get_mut(&req).expect("write present").landing = Some(page);
             self.emit(Action::LandHostData { req, index, page });
@@ -51,7 +55,9 @@ impl Controller {
     }
 
     pub(crate) fn landed(&mut self, req: ReqId, index: u32) {
-        let Some(w) = self.writes.get_mut(&req) else { return };
+        let Some(w) = self.writes.get_mut(&req) else {
+            return;
+        };
         let Some(page) = w.landing.take() else { return };
         if index != w.next {
             return;
@@ -82,7 +88,9 @@ impl Controller {
         let keys: Vec<LineKey> = self
             .cache
             .lines()
-            .filter(|(_, l)| l.needs_mirror && l.dirty && l.idle() && matches!(l.page, Some(PageRef::Cache(_))))
+            .filter(|(_, l)| {
+                l.needs_mirror && l.dirty && l.idle() && matches!(l.page, Some(PageRef::Cache(_)))
+            })
             .map(|(k, _)| *k)
             .take(16)
             .collect();
@@ -260,10 +268,10 @@ impl Controller {
             self.tracker.retire(track, g, &mut notes);
             self.send_notices(notes);
         }
-        if degraded || self.failback.is_some() {
-            if partner_home {
-                self.marked.set(track);
-            }
+        if (degraded || self.failback.is_some()) && partner_home {
+            // Idea 9: every track of the partner's LUNs written while it is
+            // away is marked for the failback copy.
+            self.marked.set(track);
         }
         if let Some(req) = pp.req {
             self.page_done(req, None);
@@ -272,7 +280,9 @@ impl Controller {
 
     /// One page of a write finished (or failed); ack when all have.
     pub(crate) fn page_done(&mut self, req: ReqId, err: Option<Error>) {
-        let Some(w) = self.writes.get_mut(&req) else { return };
+        let Some(w) = self.writes.get_mut(&req) else {
+            return;
+        };
         w.done += 1;
         if err.is_some() && w.error.is_none() {
             w.error = err;
@@ -300,7 +310,10 @@ impl Controller {
     /// which answers the host once it arrives.
     fn reply_write(&mut self, req: ReqId, result: Result<(), Error>) {
         if self.forwarded.contains(&req) {
-            self.emit(Action::Send(crate::event::Message::WriteDone { req, result }));
+            self.emit(Action::Send(crate::event::Message::WriteDone {
+                req,
+                result,
+            }));
         } else {
             self.emit(Action::CompleteWrite { req, result });
         }
@@ -341,9 +354,16 @@ impl Controller {
                         self.send_notices(notes);
                     }
                     if retry {
-                        self.mirror_queue.push_front(PendingPage { gen: None, ..pp });
+                        self.mirror_queue
+                            .push_front(PendingPage { gen: None, ..pp });
                     } else {
-                        self.abandon(pp, Error::Dma { op: opcode::MIRROR, status: c.status });
+                        self.abandon(
+                            pp,
+                            Error::Dma {
+                                op: opcode::MIRROR,
+                                status: c.status,
+                            },
+                        );
                     }
                 }
             }

@@ -28,8 +28,7 @@ impl Controller {
             Input::HostWrite { req, .. } | Input::HostRead { req, .. } => *req,
             _ => 0,
         };
-        let partner_home_in_failback =
-            self.failback.is_some() && Config::home_of(lun) != me;
+        let partner_home_in_failback = self.failback.is_some() && Config::home_of(lun) != me;
         let blocked = self.phase == Phase::Booting
             || self.adopting
             || self.giving.contains(&lun)
@@ -51,15 +50,35 @@ impl Controller {
                     }
                     _ => {
                         let m = match *input {
-                            Input::HostWrite { req, lun, lba, pages } => {
+                            Input::HostWrite {
+                                req,
+                                lun,
+                                lba,
+                                pages,
+                            } => {
                                 self.stats.writes_forwarded += 1;
                                 self.forwarded_out.insert(req, true);
-                                Message::ForwardWrite { req, lun, lba, pages }
+                                Message::ForwardWrite {
+                                    req,
+                                    lun,
+                                    lba,
+                                    pages,
+                                }
                             }
-                            Input::HostRead { req, lun, lba, pages } => {
+                            Input::HostRead {
+                                req,
+                                lun,
+                                lba,
+                                pages,
+                            } => {
                                 self.stats.reads_forwarded += 1;
                                 self.forwarded_out.insert(req, false);
-                                Message::ForwardRead { req, lun, lba, pages }
+                                Message::ForwardRead {
+                                    req,
+                                    lun,
+                                    lba,
+                                    pages,
+                                }
                             }
                             _ => return false,
                         };
@@ -96,7 +115,12 @@ impl Controller {
             if busy_write || busy_line || !self.link_up {
                 continue;
             }
-            let keys: Vec<LineKey> = self.cache.keys().into_iter().filter(|k| k.lun == lun).collect();
+            let keys: Vec<LineKey> = self
+                .cache
+                .keys()
+                .into_iter()
+                .filter(|k| k.lun == lun)
+                .collect();
             for k in keys {
                 self.cache.remove(&k);
             }
@@ -110,29 +134,45 @@ impl Controller {
 
     pub(crate) fn ownership_message(&mut self, m: Message) {
         match m {
-            Message::OwnershipRequest { lun } => {
-                if self.owns(lun) && self.phase == Phase::Paired && self.failback.is_none() {
-                    self.giving.insert(lun);
-                }
+            Message::OwnershipRequest { lun }
+                if self.owns(lun) && self.phase == Phase::Paired && self.failback.is_none() =>
+            {
+                self.giving.insert(lun);
             }
-            Message::OwnershipGrant { lun } => {
-                if (lun as usize) < self.owner.len() {
-                    self.owner[lun as usize] = Some(self.cfg.cache_id);
-                    self.requested.remove(&lun);
-                }
+            Message::OwnershipGrant { lun } if (lun as usize) < self.owner.len() => {
+                self.owner[lun as usize] = Some(self.cfg.cache_id);
+                self.requested.remove(&lun);
             }
-            Message::ForwardWrite { req, lun, lba, pages } => {
+            Message::ForwardWrite {
+                req,
+                lun,
+                lba,
+                pages,
+            } => {
                 self.forwarded.insert(req);
-                self.host(Input::HostWrite { req, lun, lba, pages });
+                self.host(Input::HostWrite {
+                    req,
+                    lun,
+                    lba,
+                    pages,
+                });
             }
-            Message::ForwardRead { req, lun, lba, pages } => {
+            Message::ForwardRead {
+                req,
+                lun,
+                lba,
+                pages,
+            } => {
                 self.forwarded.insert(req);
-                self.host(Input::HostRead { req, lun, lba, pages });
+                self.host(Input::HostRead {
+                    req,
+                    lun,
+                    lba,
+                    pages,
+                });
             }
-            Message::WriteDone { req, result } => {
-                if self.forwarded_out.remove(&req).is_some() {
-                    self.emit(crate::event::Action::CompleteWrite { req, result });
-                }
+            Message::WriteDone { req, result } if self.forwarded_out.remove(&req).is_some() => {
+                self.emit(crate::event::Action::CompleteWrite { req, result });
             }
             Message::ReadDone { req } => {
                 self.forwarded_out.remove(&req);
@@ -147,9 +187,15 @@ impl Controller {
         for (req, write) in core::mem::take(&mut self.forwarded_out) {
             let e = crate::error::Error::PartnerLost;
             let a = if write {
-                crate::event::Action::CompleteWrite { req, result: Err(e) }
+                crate::event::Action::CompleteWrite {
+                    req,
+                    result: Err(e),
+                }
             } else {
-                crate::event::Action::CompleteRead { req, result: Err(e) }
+                crate::event::Action::CompleteRead {
+                    req,
+                    result: Err(e),
+                }
             };
             self.emit(a);
         }

@@ -8,7 +8,10 @@ use duplex_firmware::{HardeningMode, MetadataMode, OwnershipPolicy};
 
 /// `DUPLEX_SEED=N` reruns one seed; otherwise `0..n`.
 pub fn seeds(n: u64) -> Vec<u64> {
-    match std::env::var("DUPLEX_SEED").ok().and_then(|s| s.parse().ok()) {
+    match std::env::var("DUPLEX_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
         Some(s) => vec![s],
         None => (0..n).collect(),
     }
@@ -16,13 +19,21 @@ pub fn seeds(n: u64) -> Vec<u64> {
 
 /// The protocol variants, chosen by seed so every campaign covers them all.
 pub fn variant(c: &mut SimConfig, seed: u64) {
-    c.metadata = if seed % 2 == 0 { MetadataMode::PerLine } else { MetadataMode::Batched };
+    c.metadata = if seed % 2 == 0 {
+        MetadataMode::PerLine
+    } else {
+        MetadataMode::Batched
+    };
     c.hardening = match (seed / 2) % 3 {
         0 => HardeningMode::FlushNotices,
         1 => HardeningMode::DestageScan,
         _ => HardeningMode::Counter { n: 4 },
     };
-    c.ownership = if (seed / 6) % 2 == 0 { OwnershipPolicy::Forward } else { OwnershipPolicy::TakeOwnership };
+    c.ownership = if (seed / 6) % 2 == 0 {
+        OwnershipPolicy::Forward
+    } else {
+        OwnershipPolicy::TakeOwnership
+    };
 }
 
 /// A random workload with one crash of a random controller at a random time

@@ -1,6 +1,8 @@
 //! Single-controller behaviour, driven input by input (DESIGN.md ideas 2–10).
 
-use duplex_firmware::{Action, Config, Controller, DiskStatus, Input, Message, OwnershipPolicy, PageRef, Phase};
+use duplex_firmware::{
+    Action, Config, Controller, DiskStatus, Input, Message, OwnershipPolicy, PageRef, Phase,
+};
 use duplex_regs::{meta_kind, opcode, status, Completion, MetaRecord, MirrorAreaLayout};
 
 const PARTNER_CACHE: u64 = 1 << 20;
@@ -67,7 +69,9 @@ fn acked(a: &[Action], req: u64) -> bool {
 fn bring_up_programs_the_allocator_with_the_partners_slot_count() {
     let mut fw = Controller::new(cfg(0));
     let a = fw.handle(Input::Start, 0);
-    assert!(a.iter().any(|x| matches!(x, Action::Publish { cache_bytes, .. } if *cache_bytes == 256 * 1024)));
+    assert!(a
+        .iter()
+        .any(|x| matches!(x, Action::Publish { cache_bytes, .. } if *cache_bytes == 256 * 1024)));
     fw.handle(Input::LinkUp, 1);
     let a = fw.handle(
         Input::Message(Message::Hello {
@@ -78,7 +82,10 @@ fn bring_up_programs_the_allocator_with_the_partners_slot_count() {
         2,
     );
     let want = MirrorAreaLayout::slots_for(PARTNER_CACHE, 30, 4096);
-    assert!(a.contains(&Action::ProgramAllocator { slots: want }), "{a:?}");
+    assert!(
+        a.contains(&Action::ProgramAllocator { slots: want }),
+        "{a:?}"
+    );
     // Our own pool leaves 30 % of our cache to the partner's mirror area.
     let c = cfg(0);
     assert!(c.pool_pages() as u64 * 4096 <= c.cache_bytes * 70 / 100 + 4096);
@@ -87,7 +94,15 @@ fn bring_up_programs_the_allocator_with_the_partners_slot_count() {
 #[test]
 fn a_write_is_acknowledged_only_after_every_mirror_completion_and_pages_pipeline() {
     let mut fw = paired(cfg(0));
-    let a = fw.handle(Input::HostWrite { req: 7, lun: 0, lba: 0, pages: 2 }, 10);
+    let a = fw.handle(
+        Input::HostWrite {
+            req: 7,
+            lun: 0,
+            lba: 0,
+            pages: 2,
+        },
+        10,
+    );
     let l = landing(&a);
     assert_eq!(l.len(), 1, "one page lands at a time");
     let a = fw.handle(Input::HostDataLanded { req: 7, index: 0 }, 11);
@@ -97,7 +112,10 @@ fn a_write_is_acknowledged_only_after_every_mirror_completion_and_pages_pipeline
     assert_eq!(landing(&a).len(), 1);
     assert!(!acked(&a, 7));
     let a = fw.handle(ok(m[0].desc.tag, opcode::MIRROR, &[3]), 12);
-    assert!(!acked(&a, 7), "acknowledged before the second page was mirrored");
+    assert!(
+        !acked(&a, 7),
+        "acknowledged before the second page was mirrored"
+    );
     let a = fw.handle(Input::HostDataLanded { req: 7, index: 1 }, 13);
     let m2 = submits(&a, opcode::MIRROR);
     assert_eq!(m2[0].desc.lba, 8, "second page carries its own LBA");
@@ -106,7 +124,15 @@ fn a_write_is_acknowledged_only_after_every_mirror_completion_and_pages_pipeline
 }
 
 fn write_one(fw: &mut Controller, req: u64, slot: u16, t: u64) -> Vec<Action> {
-    fw.handle(Input::HostWrite { req, lun: 0, lba: 0, pages: 1 }, t);
+    fw.handle(
+        Input::HostWrite {
+            req,
+            lun: 0,
+            lba: 0,
+            pages: 1,
+        },
+        t,
+    );
     let a = fw.handle(Input::HostDataLanded { req, index: 0 }, t + 1);
     let m = submits(&a, opcode::MIRROR);
     fw.handle(ok(m[0].desc.tag, opcode::MIRROR, &[slot]), t + 2)
@@ -129,12 +155,33 @@ fn overwriting_a_dirty_line_releases_the_old_slot() {
 fn read_hits_come_from_the_cache_and_misses_from_disk() {
     let mut fw = paired(cfg(0));
     write_one(&mut fw, 1, 5, 10);
-    let a = fw.handle(Input::HostRead { req: 9, lun: 0, lba: 0, pages: 2 }, 20);
-    let disk_reads: Vec<_> = a.iter().filter(|x| matches!(x, Action::DiskRead { .. })).collect();
+    let a = fw.handle(
+        Input::HostRead {
+            req: 9,
+            lun: 0,
+            lba: 0,
+            pages: 2,
+        },
+        20,
+    );
+    let disk_reads: Vec<_> = a
+        .iter()
+        .filter(|x| matches!(x, Action::DiskRead { .. }))
+        .collect();
     assert_eq!(disk_reads.len(), 1, "page 0 hits, page 1 misses: {a:?}");
-    let Action::DiskRead { io, .. } = disk_reads[0] else { unreachable!() };
-    let a = fw.handle(Input::DiskDone { io: *io, status: DiskStatus::Ok }, 25);
-    assert!(a.iter().any(|x| matches!(x, Action::CompleteRead { req: 9, result: Ok(p) } if p.len() == 2)));
+    let Action::DiskRead { io, .. } = disk_reads[0] else {
+        unreachable!()
+    };
+    let a = fw.handle(
+        Input::DiskDone {
+            io: *io,
+            status: DiskStatus::Ok,
+        },
+        25,
+    );
+    assert!(a
+        .iter()
+        .any(|x| matches!(x, Action::CompleteRead { req: 9, result: Ok(p) } if p.len() == 2)));
 }
 
 #[test]
@@ -154,7 +201,12 @@ fn malformed_and_stale_records_are_rejected_and_counted() {
     .encode();
     let mut torn = good;
     torn[20] ^= 0xFF;
-    let stale = MetaRecord { epoch: 0, ..MetaRecord::decode(&good).unwrap() }.sealed().encode();
+    let stale = MetaRecord {
+        epoch: 0,
+        ..MetaRecord::decode(&good).unwrap()
+    }
+    .sealed()
+    .encode();
     fw.handle(Input::MetaRecords(vec![good, torn, [0xAB; 64], stale]), 5);
     assert_eq!(fw.stats.records_received, 1);
     assert_eq!(fw.stats.records_rejected, 2);
@@ -166,10 +218,22 @@ fn malformed_and_stale_records_are_rejected_and_counted() {
 fn partner_death_fences_first_then_adopts_and_writes_go_through() {
     let mut fw = paired(cfg(0));
     let a = fw.handle(Input::PartnerDead, 10);
-    let fence = a.iter().position(|x| matches!(x, Action::FenceDisks { .. })).unwrap();
-    let inbound = a.iter().position(|x| matches!(x, Action::Inbound { open: false })).unwrap();
-    let scan = a.iter().position(|x| matches!(x, Action::ScanMirrorArea)).unwrap();
-    assert!(fence < scan && inbound < scan, "fence before the scan: {a:?}");
+    let fence = a
+        .iter()
+        .position(|x| matches!(x, Action::FenceDisks { .. }))
+        .unwrap();
+    let inbound = a
+        .iter()
+        .position(|x| matches!(x, Action::Inbound { open: false }))
+        .unwrap();
+    let scan = a
+        .iter()
+        .position(|x| matches!(x, Action::ScanMirrorArea))
+        .unwrap();
+    assert!(
+        fence < scan && inbound < scan,
+        "fence before the scan: {a:?}"
+    );
     assert_eq!(fw.phase(), Phase::Degraded);
     // Two records for one line (the newer wins), one of an older epoch.
     let rec = |slot: u16, seq: u32, epoch: u32| {
@@ -189,7 +253,9 @@ fn partner_death_fences_first_then_adopts_and_writes_go_through() {
     let mut heads = vec![[0u8; 64]; 8];
     heads[2] = rec(2, 5, 1);
     heads[3] = rec(3, 6, 1);
-    heads[4] = MetaRecord::decode(&rec(4, 9, 0)).map(|r| MetaRecord { lba: 24, ..r }.sealed().encode()).unwrap();
+    heads[4] = MetaRecord::decode(&rec(4, 9, 0))
+        .map(|r| MetaRecord { lba: 24, ..r }.sealed().encode())
+        .unwrap();
     fw.handle(Input::MirrorAreaScanned(heads), 11);
     assert_eq!(fw.stats.slots_adopted, 1);
     assert_eq!(fw.stats.stale_epoch_rejected, 1);
@@ -198,18 +264,43 @@ fn partner_death_fences_first_then_adopts_and_writes_go_through() {
     assert!(line.dirty);
     assert_eq!(fw.owner_of(1), Some(0), "the partner's LUN is taken over");
     // Write-through: no acknowledgement before the disk write and flush.
-    fw.handle(Input::HostWrite { req: 3, lun: 0, lba: 0, pages: 1 }, 20);
+    fw.handle(
+        Input::HostWrite {
+            req: 3,
+            lun: 0,
+            lba: 0,
+            pages: 1,
+        },
+        20,
+    );
     let a = fw.handle(Input::HostDataLanded { req: 3, index: 0 }, 21);
-    let Some(Action::DiskWrite { io, epoch, .. }) = a.iter().find(|x| matches!(x, Action::DiskWrite { lba: 0, .. })) else {
+    let Some(Action::DiskWrite { io, epoch, .. }) = a
+        .iter()
+        .find(|x| matches!(x, Action::DiskWrite { lba: 0, .. }))
+    else {
         panic!("no write-through: {a:?}")
     };
     assert_eq!(*epoch, fw.epoch());
-    let a = fw.handle(Input::DiskDone { io: *io, status: DiskStatus::Ok }, 22);
+    let a = fw.handle(
+        Input::DiskDone {
+            io: *io,
+            status: DiskStatus::Ok,
+        },
+        22,
+    );
     assert!(!acked(&a, 3));
-    let Some(Action::DiskFlush { io, .. }) = a.iter().find(|x| matches!(x, Action::DiskFlush { .. })) else {
+    let Some(Action::DiskFlush { io, .. }) =
+        a.iter().find(|x| matches!(x, Action::DiskFlush { .. }))
+    else {
         panic!("no flush")
     };
-    let a = fw.handle(Input::DiskDone { io: *io, status: DiskStatus::Ok }, 23);
+    let a = fw.handle(
+        Input::DiskDone {
+            io: *io,
+            status: DiskStatus::Ok,
+        },
+        23,
+    );
     assert!(acked(&a, 3));
 }
 
@@ -217,7 +308,15 @@ fn partner_death_fences_first_then_adopts_and_writes_go_through() {
 fn a_fenced_controller_fails_what_it_holds_and_stops() {
     let mut fw = paired(cfg(0));
     fw.handle(Input::LinkDown, 5);
-    fw.handle(Input::HostWrite { req: 4, lun: 0, lba: 0, pages: 1 }, 6);
+    fw.handle(
+        Input::HostWrite {
+            req: 4,
+            lun: 0,
+            lba: 0,
+            pages: 1,
+        },
+        6,
+    );
     fw.handle(Input::HostDataLanded { req: 4, index: 0 }, 7);
     // The survivor announces a newer epoch: we were fenced.
     let a = fw.handle(
@@ -229,8 +328,24 @@ fn a_fenced_controller_fails_what_it_holds_and_stops() {
         8,
     );
     assert_eq!(fw.phase(), Phase::Fenced);
-    assert!(a.iter().any(|x| matches!(x, Action::CompleteWrite { req: 4, result: Err(_) })));
-    assert!(fw.handle(Input::HostWrite { req: 5, lun: 0, lba: 0, pages: 1 }, 9).is_empty());
+    assert!(a.iter().any(|x| matches!(
+        x,
+        Action::CompleteWrite {
+            req: 4,
+            result: Err(_)
+        }
+    )));
+    assert!(fw
+        .handle(
+            Input::HostWrite {
+                req: 5,
+                lun: 0,
+                lba: 0,
+                pages: 1
+            },
+            9
+        )
+        .is_empty());
 }
 
 #[test]
@@ -244,11 +359,22 @@ fn ownership_is_requested_granted_after_hardening_and_switched_back() {
     // The owner holds a dirty line of LUN 0.
     write_one(&mut owner, 1, 5, 10);
     // A write on the non-owner asks for the LUN instead of serving it.
-    let a = other.handle(Input::HostWrite { req: 2, lun: 0, lba: 8, pages: 1 }, 20);
+    let a = other.handle(
+        Input::HostWrite {
+            req: 2,
+            lun: 0,
+            lba: 8,
+            pages: 1,
+        },
+        20,
+    );
     assert!(a.contains(&Action::Send(Message::OwnershipRequest { lun: 0 })));
     assert!(landing(&a).is_empty());
     let a = owner.handle(Input::Message(Message::OwnershipRequest { lun: 0 }), 21);
-    assert!(!a.contains(&Action::Send(Message::OwnershipGrant { lun: 0 })), "granted before hardening");
+    assert!(
+        !a.contains(&Action::Send(Message::OwnershipGrant { lun: 0 })),
+        "granted before hardening"
+    );
     // Destage the dirty line: write, flush, notice, then grant.
     let mut a = a;
     let mut t = 22;
@@ -258,9 +384,16 @@ fn ownership_is_requested_granted_after_hardening_and_switched_back() {
         for x in &a {
             let input = match x {
                 Action::DiskWrite { io, .. } | Action::DiskFlush { io, .. } => {
-                    Some(Input::DiskDone { io: *io, status: DiskStatus::Ok })
+                    Some(Input::DiskDone {
+                        io: *io,
+                        status: DiskStatus::Ok,
+                    })
                 }
-                Action::Submit(c) => Some(ok(c.desc.tag, c.desc.opcode, &c.desc.slots[..c.desc.count as usize])),
+                Action::Submit(c) => Some(ok(
+                    c.desc.tag,
+                    c.desc.opcode,
+                    &c.desc.slots[..c.desc.count as usize],
+                )),
                 Action::Send(Message::OwnershipGrant { lun: 0 }) => {
                     granted = true;
                     None
@@ -282,11 +415,22 @@ fn ownership_is_requested_granted_after_hardening_and_switched_back() {
     }
     assert!(granted, "owner never granted the LUN");
     assert_eq!(owner.owner_of(0), Some(1));
-    assert!(owner.cache().lines().all(|(k, _)| k.lun != 0), "old owner keeps no copy");
+    assert!(
+        owner.cache().lines().all(|(k, _)| k.lun != 0),
+        "old owner keeps no copy"
+    );
     let a = other.handle(Input::Message(Message::OwnershipGrant { lun: 0 }), t);
     assert_eq!(other.owner_of(0), Some(1));
     assert_eq!(landing(&a).len(), 1, "the parked write now runs");
     // Switch back: the original owner asks again.
-    let a = owner.handle(Input::HostWrite { req: 3, lun: 0, lba: 0, pages: 1 }, t + 1);
+    let a = owner.handle(
+        Input::HostWrite {
+            req: 3,
+            lun: 0,
+            lba: 0,
+            pages: 1,
+        },
+        t + 1,
+    );
     assert!(a.contains(&Action::Send(Message::OwnershipRequest { lun: 0 })));
 }

@@ -7,7 +7,6 @@ mod common;
 use common::*;
 
 use duplex_firmware::sim::run;
-use duplex_firmware::sim::world::{At, Fault, SimConfig};
 
 #[test]
 fn random_crash_campaign_2000_seeds() {
@@ -17,7 +16,10 @@ fn random_crash_campaign_2000_seeds() {
     for seed in seeds(2000) {
         let r = run(crash_config(seed));
         assert_clean(&r, "crash campaign");
-        assert!(r.crashes == 1 || r.failures.is_empty(), "seed {seed}: no crash injected");
+        assert!(
+            r.crashes == 1 || r.failures.is_empty(),
+            "seed {seed}: no crash injected"
+        );
         reads += r.reads_checked;
         acked += r.writes_acked;
         failbacks += r.failbacks;
@@ -43,7 +45,10 @@ fn mutation_ack_before_mirror_is_caught() {
         }
     }
     println!("ack-before-mirror caught by {caught} of 300 seeds, first: {first:?}");
-    assert!(caught > 0, "the campaign did not catch an ack before the mirror completion");
+    assert!(
+        caught > 0,
+        "the campaign did not catch an ack before the mirror completion"
+    );
 }
 
 /// The campaign must catch a hardening bitmap that drops one bit (idea 7).
@@ -60,5 +65,8 @@ fn mutation_dropped_bitmap_bit_is_caught() {
         }
     }
     println!("dropped bitmap bit caught by {caught} of 300 seeds");
-    assert!(caught > 0, "the campaign did not catch a dropped hardening bit");
+    assert!(
+        caught > 0,
+        "the campaign did not catch a dropped hardening bit"
+    );
 }

@@ -30,7 +30,11 @@ fn workloads(n: usize) -> Vec<Vec<Op>> {
             .flat_map(|w| {
                 r.iter().map(move |&(page, pages)| {
                     let mut w = w.clone();
-                    w.push(Op::Write { lun: 0, page, pages });
+                    w.push(Op::Write {
+                        lun: 0,
+                        page,
+                        pages,
+                    });
                     w
                 })
             })
@@ -61,7 +65,11 @@ fn exhaust(n: usize) -> (u64, u64) {
         // The fault-free run fixes the window: from the first host operation
         // to the end of the run's workload phase.
         let base = run(config(w, i));
-        assert!(base.failures.is_empty(), "workload {w:?} fails without a crash: {:?}", base.failures);
+        assert!(
+            base.failures.is_empty(),
+            "workload {w:?} fails without a crash: {:?}",
+            base.failures
+        );
         let (from, to) = (base.workload_first_step, base.settled_step);
         for step in from..=to {
             for node in 0..2 {
@@ -98,7 +106,6 @@ fn exhaustive_crash_points_three_writes() {
     println!("exhaustive: {w} workloads of 3 writes, {r} crash runs");
 }
 
-
 /// The enumeration catches a firmware that acknowledges before the mirror
 /// copy lands (idea 3 broken), already with one write.
 #[test]
@@ -115,5 +122,8 @@ fn exhaustive_crash_points_catch_ack_before_mirror() {
             }
         }
     }
-    assert!(caught > 0, "no crash point exposed the early acknowledgement");
+    assert!(
+        caught > 0,
+        "no crash point exposed the early acknowledgement"
+    );
 }

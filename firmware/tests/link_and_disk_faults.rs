@@ -17,7 +17,10 @@ fn cut_config(seed: u64) -> SimConfig {
     c.ops = r.range(10, 30) as u32;
     let t = r.range(5, c.ops as u64 * 4);
     let heal = t + r.range(1, 200);
-    c.faults = vec![(At::Time(t), Fault::LinkCut), (At::Time(heal), Fault::LinkHeal)];
+    c.faults = vec![
+        (At::Time(t), Fault::LinkCut),
+        (At::Time(heal), Fault::LinkHeal),
+    ];
     c
 }
 
@@ -53,7 +56,10 @@ fn link_flap_without_verdict_loses_nothing() {
         let mut r = SplitMix64::new(seed ^ 0xF1A9);
         c.ops = 25;
         let t = r.range(5, 80);
-        c.faults = vec![(At::Time(t), Fault::LinkCut), (At::Time(t + r.range(1, 30)), Fault::LinkHeal)];
+        c.faults = vec![
+            (At::Time(t), Fault::LinkCut),
+            (At::Time(t + r.range(1, 30)), Fault::LinkHeal),
+        ];
         let rep = run(c);
         assert_clean(&rep, "link flap");
     }

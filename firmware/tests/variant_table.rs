@@ -26,7 +26,11 @@ fn variant_table_orders_the_protocols() {
             .expect("row present")
             .messages_per_write()
     };
-    let modes = [HardeningMode::FlushNotices, HardeningMode::DestageScan, HardeningMode::Counter { n: 8 }];
+    let modes = [
+        HardeningMode::FlushNotices,
+        HardeningMode::DestageScan,
+        HardeningMode::Counter { n: 8 },
+    ];
     for h in modes {
         // Idea 5: batching carries more per message.
         assert!(

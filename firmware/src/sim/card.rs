@@ -10,7 +10,9 @@
 
 use std::collections::VecDeque;
 
-use duplex_regs::{flags, meta_kind, opcode, status, Completion, MetaRecord, MirrorAreaLayout, MAX_DESC_SLOTS};
+use duplex_regs::{
+    flags, meta_kind, opcode, status, Completion, MetaRecord, MirrorAreaLayout, MAX_DESC_SLOTS,
+};
 
 use crate::event::Command;
 use crate::Config;
@@ -46,7 +48,9 @@ impl SlotAllocator {
     }
     /// Slots currently allocated.
     pub fn taken(&self) -> Vec<u16> {
-        (0..self.taken.len() as u16).filter(|s| self.taken[*s as usize]).collect()
+        (0..self.taken.len() as u16)
+            .filter(|s| self.taken[*s as usize])
+            .collect()
     }
     pub fn free_count(&self) -> usize {
         self.free.len()
@@ -170,12 +174,19 @@ impl CardModel {
     /// Executes the next page or descriptor. `local` is our memory, `remote`
     /// the partner's when the link is up and the partner alive; `iova` maps
     /// the command's pages.
-    pub fn step(&mut self, local: &mut [u8], remote: Option<&mut [u8]>, iova: &dyn Fn(crate::PageRef) -> u64) -> StepOut {
+    pub fn step(
+        &mut self,
+        local: &mut [u8],
+        remote: Option<&mut [u8]>,
+        iova: &dyn Fn(crate::PageRef) -> u64,
+    ) -> StepOut {
         let mut out = StepOut::default();
         let mut run = match self.running.take() {
             Some(r) => r,
             None => {
-                let Some(cmd) = self.queue.pop_front() else { return out };
+                let Some(cmd) = self.queue.pop_front() else {
+                    return out;
+                };
                 // A command crosses the link once: one message.
                 self.stats.link_messages += 1;
                 Running {
@@ -204,7 +215,9 @@ impl CardModel {
         match d.opcode {
             opcode::MIRROR => {
                 if run.done == 0 && run.slots.is_empty() {
-                    if run.cmd.pages.len() != n || run.cmd.pages.iter().any(|p| !self.local_ok(iova(*p))) {
+                    if run.cmd.pages.len() != n
+                        || run.cmd.pages.iter().any(|p| !self.local_ok(iova(*p)))
+                    {
                         out.completion = Some(self.complete(&run.cmd, status::BAD_ADDRESS, &[]));
                         out.more = !self.queue.is_empty();
                         return out;
@@ -241,7 +254,13 @@ impl CardModel {
                     lba: d.lba + (i as u64) * self.geo.page_sectors as u64,
                     lun: d.lun,
                     epoch: d.epoch,
-                    dirty: if i + 1 == n { d.dirty_last } else if i == 0 { d.dirty_first } else { u64::MAX },
+                    dirty: if i + 1 == n {
+                        d.dirty_last
+                    } else if i == 0 {
+                        d.dirty_first
+                    } else {
+                        u64::MAX
+                    },
                     ..Default::default()
                 }
                 .sealed();
@@ -290,7 +309,9 @@ impl CardModel {
                 let slots = d.slots[..n].to_vec();
                 if slots.iter().any(|s| *s as u32 >= lay.slots) {
                     out.completion = Some(self.complete(&run.cmd, status::BAD_SLOT, &[]));
-                } else if run.cmd.pages.len() != n || run.cmd.pages.iter().any(|p| !self.local_ok(iova(*p))) {
+                } else if run.cmd.pages.len() != n
+                    || run.cmd.pages.iter().any(|p| !self.local_ok(iova(*p)))
+                {
                     out.completion = Some(self.complete(&run.cmd, status::BAD_ADDRESS, &[]));
                 } else {
                     for (i, &s) in slots.iter().enumerate() {

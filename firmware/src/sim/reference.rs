@@ -119,7 +119,14 @@ impl Reference {
         ids
     }
     /// Which allowed id `bytes` is, if any.
-    pub fn check(&self, lun: u32, page: u64, floor: u64, now: u64, bytes: &[u8]) -> Result<u64, String> {
+    pub fn check(
+        &self,
+        lun: u32,
+        page: u64,
+        floor: u64,
+        now: u64,
+        bytes: &[u8],
+    ) -> Result<u64, String> {
         let ids = self.allowed(lun, page, floor, now);
         for &id in &ids {
             if bytes == pattern(id, lun, page, self.page_bytes).as_slice() {
@@ -127,7 +134,14 @@ impl Reference {
             }
         }
         let got = u64::from_le_bytes(bytes[..8].try_into().unwrap_or([0; 8]));
-        let torn = !ids.is_empty() && !self.pages.get(&(lun, page)).into_iter().flatten().any(|v| bytes == pattern(v.id, lun, page, self.page_bytes).as_slice()) && got != 0;
+        let torn = !ids.is_empty()
+            && !self
+                .pages
+                .get(&(lun, page))
+                .into_iter()
+                .flatten()
+                .any(|v| bytes == pattern(v.id, lun, page, self.page_bytes).as_slice())
+            && got != 0;
         Err(format!(
             "LUN {lun} page {page}: read back write {got}{} at t={now}, allowed {ids:?} (floor {floor})",
             if torn { " (torn or foreign bytes)" } else { "" }

@@ -66,7 +66,11 @@ pub fn variant_table(ops: usize) -> Vec<VariantRow> {
             c.hardening = hardening;
             c.workload = Some(fixed_workload(ops, c.lun_pages));
             let r = run(c);
-            assert!(r.failures.is_empty(), "{metadata:?}/{hardening:?}: {:?}", r.failures);
+            assert!(
+                r.failures.is_empty(),
+                "{metadata:?}/{hardening:?}: {:?}",
+                r.failures
+            );
             VariantRow {
                 metadata,
                 hardening,

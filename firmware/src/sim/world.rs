@@ -132,9 +132,23 @@ pub struct RunReport {
 }
 
 enum DiskReq {
-    Read { io: u64, lun: u32, page: u64, at: PageRef },
-    Write { io: u64, lun: u32, page: u64, at: PageRef, epoch: u32 },
-    Flush { io: u64, epoch: u32 },
+    Read {
+        io: u64,
+        lun: u32,
+        page: u64,
+        at: PageRef,
+    },
+    Write {
+        io: u64,
+        lun: u32,
+        page: u64,
+        at: PageRef,
+        epoch: u32,
+    },
+    Flush {
+        io: u64,
+        epoch: u32,
+    },
 }
 
 enum Ev {
@@ -269,7 +283,9 @@ impl World {
     }
     fn fail(&mut self, msg: String) {
         if self.report.failures.len() < 8 {
-            self.report.failures.push(format!("t={} step={}: {msg}", self.now, self.step));
+            self.report
+                .failures
+                .push(format!("t={} step={}: {msg}", self.now, self.step));
         }
     }
     pub fn controller(&self, n: usize) -> &Controller {
@@ -311,7 +327,9 @@ impl World {
                 self.inject(f);
             }
         }
-        let Some(((t, _), ev)) = self.events.pop_first() else { return false };
+        let Some(((t, _), ev)) = self.events.pop_first() else {
+            return false;
+        };
         self.now = t;
         self.step += 1;
         match ev {
@@ -367,7 +385,10 @@ impl World {
                     // The arbiter gives the verdict to one side only.
                     let w = self.rng.below(2) as usize;
                     let inc = self.nodes[w].inc;
-                    self.at(self.now + VERDICT_DELAY, Ev::Input(w, inc, Input::PartnerDead));
+                    self.at(
+                        self.now + VERDICT_DELAY,
+                        Ev::Input(w, inc, Input::PartnerDead),
+                    );
                 }
             }
             Fault::LinkHeal => {
@@ -396,7 +417,10 @@ impl World {
         if was_ok && self.nodes[p].alive {
             let inc = self.nodes[p].inc;
             self.at(self.now, Ev::Input(p, inc, Input::LinkDown));
-            self.at(self.now + VERDICT_DELAY, Ev::Input(p, inc, Input::PartnerDead));
+            self.at(
+                self.now + VERDICT_DELAY,
+                Ev::Input(p, inc, Input::PartnerDead),
+            );
         }
         self.nodes[n].restart_pending = true;
         self.at(self.now + RESTART_DELAY, Ev::Restart(n));
@@ -411,7 +435,12 @@ impl World {
         node.card_scheduled = false;
         let cfg = [self.cfg.controller(0), self.cfg.controller(1)];
         node.card = CardModel::new(&cfg[n], &cfg[n ^ 1]);
-        let lost: Vec<ReqId> = self.reqs.iter().filter(|(_, r)| r.node == n && !r.orphan).map(|(k, _)| *k).collect();
+        let lost: Vec<ReqId> = self
+            .reqs
+            .iter()
+            .filter(|(_, r)| r.node == n && !r.orphan)
+            .map(|(k, _)| *k)
+            .collect();
         for id in lost {
             if self.reqs[&id].forwarded && matches!(self.reqs[&id].kind, ReqKind::Write { .. }) {
                 // The owner may still land it: it stays in flight for good.
@@ -420,7 +449,8 @@ impl World {
             }
             let r = self.reqs.remove(&id).expect("req");
             if let ReqKind::Write { id } = r.kind {
-                self.reference.close(id, r.lun, r.first..r.first + r.pages as u64, self.now);
+                self.reference
+                    .close(id, r.lun, r.first..r.first + r.pages as u64, self.now);
             }
         }
     }
@@ -502,7 +532,9 @@ impl World {
             Action::ProgramAllocator { slots } => {
                 let expect = self.cfg.controller(n ^ 1).hosted_area().slots;
                 if slots != expect {
-                    self.fail(format!("node {n} programmed {slots} slots, partner hosts {expect}"));
+                    self.fail(format!(
+                        "node {n} programmed {slots} slots, partner hosts {expect}"
+                    ));
                 }
                 self.nodes[n].card.alloc.init(slots);
             }
@@ -525,7 +557,9 @@ impl World {
                     self.fail(format!("node {n} lands data of unknown request {req}"));
                     return;
                 };
-                let ReqKind::Write { id } = r.kind else { return };
+                let ReqKind::Write { id } = r.kind else {
+                    return;
+                };
                 let bytes = pattern(id, r.lun, r.first + index as u64, pb);
                 if r.node != n {
                     // Forwarded: the data crosses the link.
@@ -535,14 +569,25 @@ impl World {
                 self.nodes[n].mem[at..at + pb].copy_from_slice(&bytes);
                 let inc = self.nodes[n].inc;
                 let lat = self.rng.range(1, 2);
-                self.at(self.now + lat, Ev::Input(n, inc, Input::HostDataLanded { req, index }));
+                self.at(
+                    self.now + lat,
+                    Ev::Input(n, inc, Input::HostDataLanded { req, index }),
+                );
             }
             Action::CompleteRead { req, result } => {
-                let Some(r) = self.reqs.remove(&req) else { return };
-                let ReqKind::Read { floors } = r.kind else { return };
+                let Some(r) = self.reqs.remove(&req) else {
+                    return;
+                };
+                let ReqKind::Read { floors } = r.kind else {
+                    return;
+                };
                 if let Ok(pages) = result {
                     if pages.len() != r.pages as usize {
-                        self.fail(format!("read {req} returned {} pages of {}", pages.len(), r.pages));
+                        self.fail(format!(
+                            "read {req} returned {} pages of {}",
+                            pages.len(),
+                            r.pages
+                        ));
                         return;
                     }
                     if r.node != n {
@@ -552,7 +597,10 @@ impl World {
                         let at = self.iova(n, *p);
                         let bytes = self.nodes[n].mem[at..at + pb].to_vec();
                         let page = r.first + i as u64;
-                        if let Err(e) = self.reference.check(r.lun, page, floors[i], self.now, &bytes) {
+                        if let Err(e) = self
+                            .reference
+                            .check(r.lun, page, floors[i], self.now, &bytes)
+                        {
                             self.fail(format!("read {req} on node {n}: {e}"));
                         }
                         self.report.reads_checked += 1;
@@ -563,8 +611,12 @@ impl World {
                 if self.reqs.get(&req).is_some_and(|r| r.orphan) {
                     return;
                 }
-                let Some(r) = self.reqs.remove(&req) else { return };
-                let ReqKind::Write { id } = r.kind else { return };
+                let Some(r) = self.reqs.remove(&req) else {
+                    return;
+                };
+                let ReqKind::Write { id } = r.kind else {
+                    return;
+                };
                 let range = r.first..r.first + r.pages as u64;
                 match result {
                     Ok(()) => {
@@ -590,21 +642,52 @@ impl World {
                 let lat = self.rng.range(2, 8);
                 let inc = self.nodes[n].inc;
                 let pg = lba / self.cfg.page_sectors as u64;
-                self.at(self.now + lat, Ev::Disk(n, inc, DiskReq::Read { io, lun, page: pg, at: page }));
+                self.at(
+                    self.now + lat,
+                    Ev::Disk(
+                        n,
+                        inc,
+                        DiskReq::Read {
+                            io,
+                            lun,
+                            page: pg,
+                            at: page,
+                        },
+                    ),
+                );
             }
-            Action::DiskWrite { io, lun, lba, page, epoch } => {
+            Action::DiskWrite {
+                io,
+                lun,
+                lba,
+                page,
+                epoch,
+            } => {
                 let lat = self.rng.range(3, 12);
                 let inc = self.nodes[n].inc;
                 let pg = lba / self.cfg.page_sectors as u64;
                 self.at(
                     self.now + lat,
-                    Ev::Disk(n, inc, DiskReq::Write { io, lun, page: pg, at: page, epoch }),
+                    Ev::Disk(
+                        n,
+                        inc,
+                        DiskReq::Write {
+                            io,
+                            lun,
+                            page: pg,
+                            at: page,
+                            epoch,
+                        },
+                    ),
                 );
             }
             Action::DiskFlush { io, epoch, .. } => {
                 let lat = self.rng.range(1, 4);
                 let inc = self.nodes[n].inc;
-                self.at(self.now + lat, Ev::Disk(n, inc, DiskReq::Flush { io, epoch }));
+                self.at(
+                    self.now + lat,
+                    Ev::Disk(n, inc, DiskReq::Flush { io, epoch }),
+                );
             }
             Action::Send(m) => {
                 if let Message::ForwardWrite { req, .. } | Message::ForwardRead { req, .. } = &m {
@@ -639,7 +722,10 @@ impl World {
                     })
                     .collect();
                 let inc = self.nodes[n].inc;
-                self.at(self.now + 1, Ev::Input(n, inc, Input::MirrorAreaScanned(heads)));
+                self.at(
+                    self.now + 1,
+                    Ev::Input(n, inc, Input::MirrorAreaScanned(heads)),
+                );
             }
             Action::ClearMirrorArea => {
                 let c = self.nodes[n].fw.config().clone();
@@ -667,9 +753,17 @@ impl World {
         let ok = self.link_ok() && self.nodes[p].inbound_open;
         let cfg = self.nodes[n].fw.config().clone();
         let (a, b) = self.nodes.split_at_mut(1);
-        let (me, other) = if n == 0 { (&mut a[0], &mut b[0]) } else { (&mut b[0], &mut a[0]) };
+        let (me, other) = if n == 0 {
+            (&mut a[0], &mut b[0])
+        } else {
+            (&mut b[0], &mut a[0])
+        };
         let iova = |r: PageRef| cfg.page_iova(r);
-        let remote = if ok { Some(other.mem.as_mut_slice()) } else { None };
+        let remote = if ok {
+            Some(other.mem.as_mut_slice())
+        } else {
+            None
+        };
         let out = me.card.step(&mut me.mem, remote, &iova);
         let busy = me.card.busy();
         if !out.records.is_empty() && ok {
@@ -702,7 +796,13 @@ impl World {
                     (io, DiskStatus::Ok)
                 }
             }
-            DiskReq::Write { io, lun, page, at, epoch } => {
+            DiskReq::Write {
+                io,
+                lun,
+                page,
+                at,
+                epoch,
+            } => {
                 if epoch < self.fence {
                     (io, DiskStatus::Fenced)
                 } else if err {
@@ -750,17 +850,66 @@ impl World {
                 let id = self.next_write;
                 self.next_write += 1;
                 self.report.writes_issued += 1;
-                self.reference.issue(id, lun, page..page + pages as u64, self.now);
-                self.reqs.insert(req, HostReq { kind: ReqKind::Write { id }, lun, first: page, pages, node: n, forwarded: false, orphan: false });
+                self.reference
+                    .issue(id, lun, page..page + pages as u64, self.now);
+                self.reqs.insert(
+                    req,
+                    HostReq {
+                        kind: ReqKind::Write { id },
+                        lun,
+                        first: page,
+                        pages,
+                        node: n,
+                        forwarded: false,
+                        orphan: false,
+                    },
+                );
                 let inc = self.nodes[n].inc;
-                self.at(self.now, Ev::Input(n, inc, Input::HostWrite { req, lun, lba: page * ps, pages }));
+                self.at(
+                    self.now,
+                    Ev::Input(
+                        n,
+                        inc,
+                        Input::HostWrite {
+                            req,
+                            lun,
+                            lba: page * ps,
+                            pages,
+                        },
+                    ),
+                );
             }
             Op::Read { lun, page, pages } => {
                 let Some(n) = self.route(lun) else { return };
-                let floors = (page..page + pages as u64).map(|p| self.reference.floor(lun, p)).collect();
-                self.reqs.insert(req, HostReq { kind: ReqKind::Read { floors }, lun, first: page, pages, node: n, forwarded: false, orphan: false });
+                let floors = (page..page + pages as u64)
+                    .map(|p| self.reference.floor(lun, p))
+                    .collect();
+                self.reqs.insert(
+                    req,
+                    HostReq {
+                        kind: ReqKind::Read { floors },
+                        lun,
+                        first: page,
+                        pages,
+                        node: n,
+                        forwarded: false,
+                        orphan: false,
+                    },
+                );
                 let inc = self.nodes[n].inc;
-                self.at(self.now, Ev::Input(n, inc, Input::HostRead { req, lun, lba: page * ps, pages }));
+                self.at(
+                    self.now,
+                    Ev::Input(
+                        n,
+                        inc,
+                        Input::HostRead {
+                            req,
+                            lun,
+                            lba: page * ps,
+                            pages,
+                        },
+                    ),
+                );
             }
             Op::Flush => {
                 // A host flush goes to both controllers: each hardens its own
@@ -773,7 +922,18 @@ impl World {
                     if n == 1 {
                         self.next_req += 1;
                     }
-                    self.reqs.insert(req, HostReq { kind: ReqKind::Other, lun: 0, first: 0, pages: 0, node: n, forwarded: false, orphan: false });
+                    self.reqs.insert(
+                        req,
+                        HostReq {
+                            kind: ReqKind::Other,
+                            lun: 0,
+                            first: 0,
+                            pages: 0,
+                            node: n,
+                            forwarded: false,
+                            orphan: false,
+                        },
+                    );
                     let inc = self.nodes[n].inc;
                     self.at(self.now, Ev::Input(n, inc, Input::HostFlush { req }));
                 }
@@ -792,7 +952,10 @@ impl World {
                     return;
                 }
                 let lun = self.rng.below(self.cfg.luns as u64) as u32;
-                let pages = self.rng.range(1, self.cfg.max_write_pages as u64).min(self.cfg.lun_pages) as u32;
+                let pages = self
+                    .rng
+                    .range(1, self.cfg.max_write_pages as u64)
+                    .min(self.cfg.lun_pages) as u32;
                 let page = self.rng.below(self.cfg.lun_pages - pages as u64 + 1);
                 match self.rng.below(10) {
                     0..=5 => Op::Write { lun, page, pages },
@@ -803,7 +966,11 @@ impl World {
         };
         self.ops_issued += 1;
         self.issue(op);
-        let gap = if self.cfg.workload.is_some() { 3 } else { self.rng.range(1, 8) };
+        let gap = if self.cfg.workload.is_some() {
+            3
+        } else {
+            self.rng.range(1, 8)
+        };
         self.at(self.now + gap, Ev::HostOp);
     }
 
@@ -823,7 +990,10 @@ impl World {
         }
         for n in 0..2 {
             let (me, other) = (&self.nodes[n].fw, &self.nodes[n ^ 1].fw);
-            if me.phase() != Phase::Paired || other.phase() != Phase::Paired || me.epoch() != other.epoch() {
+            if me.phase() != Phase::Paired
+                || other.phase() != Phase::Paired
+                || me.epoch() != other.epoch()
+            {
                 continue;
             }
             let bitmaps = !matches!(self.cfg.hardening, HardeningMode::FlushNotices);
@@ -879,14 +1049,19 @@ impl World {
                 let bytes = &me.mem[at..at + pb];
                 if l.dirty {
                     let Some(s) = l.slot else {
-                        errs.push(format!("node {n}: dirty line {k:?} has no mirror after settling"));
+                        errs.push(format!(
+                            "node {n}: dirty line {k:?} has no mirror after settling"
+                        ));
                         continue;
                     };
                     let h = base + lay.header_offset(s as u32) as usize;
                     let rec = MetaRecord::decode_valid(&other.mem[h..h + 64]);
                     let d = base + lay.data_offset(s as u32) as usize;
-                    let ok = rec.is_ok_and(|r| r.lun == k.lun && r.lba == k.page * self.cfg.page_sectors as u64 && r.seq == l.seq)
-                        && &other.mem[d..d + pb] == bytes;
+                    let ok = rec.is_ok_and(|r| {
+                        r.lun == k.lun
+                            && r.lba == k.page * self.cfg.page_sectors as u64
+                            && r.seq == l.seq
+                    }) && &other.mem[d..d + pb] == bytes;
                     if !ok {
                         errs.push(format!("node {n}: mirror of {k:?} in slot {s} differs"));
                     }
@@ -896,11 +1071,19 @@ impl World {
             }
             // No slot leaks (idea 3): the allocator holds exactly the slots
             // of this side's dirty mirrored lines.
-            let mut held: Vec<u16> = me.fw.cache().lines().filter(|(_, l)| l.dirty).filter_map(|(_, l)| l.slot).collect();
+            let mut held: Vec<u16> = me
+                .fw
+                .cache()
+                .lines()
+                .filter(|(_, l)| l.dirty)
+                .filter_map(|(_, l)| l.slot)
+                .collect();
             held.sort_unstable();
             let taken = me.card.alloc.taken();
             if held != taken {
-                errs.push(format!("node {n}: allocator holds slots {taken:?}, dirty lines hold {held:?}"));
+                errs.push(format!(
+                    "node {n}: allocator holds slots {taken:?}, dirty lines hold {held:?}"
+                ));
             }
             for e in errs {
                 self.fail(e);
@@ -959,7 +1142,9 @@ pub fn run(cfg: SimConfig) -> RunReport {
             w.report.copyback_bytes += copied;
             w.report.marked_bytes += marked;
             if copied != marked {
-                w.fail(format!("failback copied {copied} bytes, marked tracks are {marked} bytes"));
+                w.fail(format!(
+                    "failback copied {copied} bytes, marked tracks are {marked} bytes"
+                ));
             }
         }
     }
@@ -986,13 +1171,21 @@ fn finish(mut w: World) -> RunReport {
         w.report.link_messages += n.card.stats.link_messages;
         w.report.link_bytes += n.card.stats.link_bytes;
         for (code, c) in n.card.stats.errors.iter().enumerate() {
-            if *c > 0 && ![duplex_regs::status::LINK_DOWN, duplex_regs::status::NO_SLOTS].contains(&(code as u8)) {
+            if *c > 0
+                && ![
+                    duplex_regs::status::LINK_DOWN,
+                    duplex_regs::status::NO_SLOTS,
+                ]
+                .contains(&(code as u8))
+            {
                 let e = format!("card error {} x{c}", duplex_regs::status::name(code as u8));
                 w.report.failures.push(e);
             }
         }
         if n.fw.stats.records_rejected > 0 {
-            w.report.failures.push(format!("{} records rejected", n.fw.stats.records_rejected));
+            w.report
+                .failures
+                .push(format!("{} records rejected", n.fw.stats.records_rejected));
         }
     }
     let _ = LineKey { lun: 0, page: 0 };
