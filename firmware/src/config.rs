@@ -100,6 +100,35 @@ impl Config {
             mutation: Mutation::None,
         }
     }
+    /// Checks the parameters the state machine relies on.
+    pub fn validate(&self) -> Result<(), crate::error::Error> {
+        use crate::error::Error::BadConfig;
+        if self.cache_id > 1 {
+            return Err(BadConfig("cache_id must be 0 or 1"));
+        }
+        if self.page_sectors == 0 || self.page_sectors > 64 {
+            return Err(BadConfig(
+                "page_sectors must be 1..=64 (dirty bitmap width)",
+            ));
+        }
+        if self.sector_bytes == 0 || self.luns == 0 || self.lun_pages == 0 {
+            return Err(BadConfig(
+                "sector size, LUN count and LUN size must be non-zero",
+            ));
+        }
+        if !(1..=90).contains(&self.mirror_fraction_pct) {
+            return Err(BadConfig("mirror fraction must be 1..=90 %"));
+        }
+        if self.range_tracks == 0 || self.destage_inflight == 0 || self.destage_per_tick == 0 {
+            return Err(BadConfig("range size and destage limits must be non-zero"));
+        }
+        if self.pool_pages() == 0 || self.hosted_area().slots == 0 {
+            return Err(BadConfig(
+                "cache too small for a page pool and a mirror area",
+            ));
+        }
+        Ok(())
+    }
     pub fn page_bytes(&self) -> u64 {
         self.page_sectors as u64 * self.sector_bytes as u64
     }

@@ -278,6 +278,12 @@ pub struct Controller {
 }
 
 impl Controller {
+    /// A controller for a configuration that passed [`Config::validate`].
+    pub fn try_new(cfg: Config) -> Result<Self, Error> {
+        cfg.validate()?;
+        Ok(Self::new(cfg))
+    }
+    /// A controller; the configuration is trusted (see [`Controller::try_new`]).
     pub fn new(cfg: Config) -> Self {
         let tracks = cfg.luns as u64 * cfg.lun_pages;
         Controller {
@@ -651,14 +657,15 @@ impl Controller {
         self.pump_ownership();
         self.flush_ordered();
         self.pump_writes();
-        self.pump_mirror();
-        self.pump_meta();
-        self.pump_release();
-        self.pump_reads();
+        // Destages first: their notices then leave in this same round.
         if self.under_pressure() {
             let budget = self.cfg.destage_per_tick;
             self.destage(budget);
         }
+        self.pump_mirror();
+        self.pump_meta();
+        self.pump_release();
+        self.pump_reads();
         self.pump_flushes();
         self.pump_failback();
         self.pump_copyback();

@@ -22,6 +22,8 @@ pub enum Error {
     /// A request forwarded to the partner was lost with it: its outcome is
     /// unknown (idea 8).
     PartnerLost,
+    /// A configuration parameter is out of range.
+    BadConfig(&'static str),
     /// A DMA descriptor completed with an error status.
     Dma { op: u8, status: u8 },
 }
@@ -54,6 +56,7 @@ impl fmt::Display for Error {
                     "record of epoch {got} rejected, current epoch is {current}"
                 )
             }
+            Error::BadConfig(what) => write!(f, "bad configuration: {what}"),
             Error::PartnerLost => write!(f, "the partner serving this request was lost"),
             Error::Dma { op, status } => write!(
                 f,

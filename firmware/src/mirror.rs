@@ -135,11 +135,14 @@ impl Controller {
                 // Swap lists: everything gathered while the previous batch was
                 // in flight goes now, contiguous pages in one command.
                 let list: Vec<PendingPage> = self.mirror_queue.drain(..).collect();
+                // A run never needs more than half the partner's slots, so
+                // it always fits once destage has freed some.
+                let max_run = MAX_DESC_SLOTS.min((self.partner_slots as usize / 2).max(1));
                 let mut run: Vec<PendingPage> = Vec::new();
                 for pp in list {
                     let joins = run.last().is_some_and(|l: &PendingPage| {
                         l.key.lun == pp.key.lun && l.key.page + 1 == pp.key.page
-                    }) && run.len() < MAX_DESC_SLOTS;
+                    }) && run.len() < max_run;
                     if !joins && !run.is_empty() {
                         self.submit_mirror(core::mem::take(&mut run));
                     }

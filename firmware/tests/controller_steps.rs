@@ -434,3 +434,129 @@ fn ownership_is_requested_granted_after_hardening_and_switched_back() {
     );
     assert!(a.contains(&Action::Send(Message::OwnershipRequest { lun: 0 })));
 }
+
+#[test]
+fn bad_configurations_are_refused() {
+    let mut c = cfg(0);
+    c.page_sectors = 65;
+    assert!(Controller::try_new(c).is_err());
+    let mut c = cfg(0);
+    c.cache_bytes = 1024;
+    assert!(Controller::try_new(c).is_err());
+    assert!(Controller::try_new(cfg(1)).is_ok());
+}
+
+/// Runs the firmware's own actions against instant, successful hardware
+/// until nothing is left, returning every action seen.
+fn drive(fw: &mut Controller, first: Vec<Action>, t: &mut u64) -> Vec<Action> {
+    let mut seen = Vec::new();
+    let mut todo = first;
+    while !todo.is_empty() {
+        let mut next = Vec::new();
+        for x in &todo {
+            let input = match x {
+                Action::DiskWrite { io, .. }
+                | Action::DiskFlush { io, .. }
+                | Action::DiskRead { io, .. } => Some(Input::DiskDone {
+                    io: *io,
+                    status: DiskStatus::Ok,
+                }),
+                Action::Submit(c) => Some(ok(
+                    c.desc.tag,
+                    c.desc.opcode,
+                    &c.desc.slots[..c.desc.count as usize],
+                )),
+                _ => None,
+            };
+            if let Some(i) = input {
+                *t += 1;
+                next.extend(fw.handle(i, *t));
+            }
+        }
+        seen.extend(todo);
+        todo = next;
+    }
+    seen
+}
+
+#[test]
+fn flush_notice_variant_orders_invalid_then_consistent_then_reusable() {
+    let mut fw = paired(cfg(0));
+    write_one(&mut fw, 1, 5, 10);
+    let mut t = 20;
+    let a = fw.handle(Input::Tick, t);
+    let seen = drive(&mut fw, a, &mut t);
+    let pos = |f: &dyn Fn(&Action) -> bool| seen.iter().position(f).expect("action present");
+    let notice = pos(
+        &|x| matches!(x, Action::Submit(c) if c.records.first().is_some_and(|r| r.kind == meta_kind::FLUSH_NOTICE)),
+    );
+    let write = pos(&|x| matches!(x, Action::DiskWrite { .. }));
+    let flush = pos(&|x| matches!(x, Action::DiskFlush { .. }));
+    let inval = pos(
+        &|x| matches!(x, Action::Submit(c) if c.records.first().is_some_and(|r| r.kind == meta_kind::INVALIDATE)),
+    );
+    let release = pos(&|x| matches!(x, Action::Submit(c) if c.desc.opcode == opcode::RELEASE));
+    assert!(
+        notice < write && write < flush && flush < inval && inval < release,
+        "{seen:?}"
+    );
+    assert_eq!(fw.dirty_lines(), 0);
+}
+
+#[test]
+fn bitmap_variant_destages_without_per_line_notices() {
+    let mut c = cfg(0);
+    c.hardening = duplex_firmware::HardeningMode::DestageScan;
+    let mut fw = paired(c);
+    write_one(&mut fw, 1, 5, 10);
+    let mut t = 20;
+    let a = fw.handle(Input::Tick, t);
+    let seen = drive(&mut fw, a, &mut t);
+    let kinds: Vec<u8> = seen
+        .iter()
+        .filter_map(|x| match x {
+            Action::Submit(c) if c.desc.opcode == opcode::META => Some(c.records[0].kind),
+            _ => None,
+        })
+        .collect();
+    assert!(!kinds.contains(&meta_kind::FLUSH_NOTICE) && !kinds.contains(&meta_kind::INVALIDATE));
+    // The scan toggled the range and cleared it once the line was hardened.
+    assert_eq!(
+        kinds,
+        [
+            duplex_firmware::hardening::KIND_TOGGLE,
+            duplex_firmware::hardening::KIND_CLEAR_OLD
+        ]
+    );
+    assert!(seen
+        .iter()
+        .any(|x| matches!(x, Action::Submit(c) if c.desc.opcode == opcode::RELEASE)));
+}
+
+#[test]
+fn trim_hardens_then_drops_the_range() {
+    let mut fw = paired(cfg(0));
+    write_one(&mut fw, 1, 5, 10);
+    let mut t = 20;
+    let a = fw.handle(
+        Input::HostTrim {
+            req: 8,
+            lun: 0,
+            lba: 0,
+            pages: 4,
+        },
+        t,
+    );
+    let seen = drive(&mut fw, a, &mut t);
+    assert!(
+        seen.iter().any(|x| matches!(
+            x,
+            Action::CompleteTrim {
+                req: 8,
+                result: Ok(())
+            }
+        )),
+        "{seen:?}"
+    );
+    assert!(fw.cache().is_empty());
+}

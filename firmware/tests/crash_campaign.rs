@@ -13,6 +13,7 @@ fn random_crash_campaign_2000_seeds() {
     let mut reads = 0;
     let mut acked = 0;
     let mut failbacks = 0;
+    let mut copied = 0;
     for seed in seeds(2000) {
         let r = run(crash_config(seed));
         assert_clean(&r, "crash campaign");
@@ -23,9 +24,13 @@ fn random_crash_campaign_2000_seeds() {
         reads += r.reads_checked;
         acked += r.writes_acked;
         failbacks += r.failbacks;
+        copied += r.copyback_bytes;
     }
-    println!("crash campaign: {acked} writes acknowledged, {reads} page reads checked, {failbacks} failbacks");
-    assert!(reads > 0 && acked > 0 && failbacks > 0);
+    println!(
+        "crash campaign: {acked} writes acknowledged, {reads} page reads checked, \
+         {failbacks} failbacks, {copied} bytes copied back (each run: = marked tracks x track size)"
+    );
+    assert!(reads > 0 && acked > 0 && failbacks > 0 && copied > 0);
 }
 
 /// The campaign must catch a firmware that acknowledges a write before its

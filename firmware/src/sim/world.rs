@@ -214,6 +214,8 @@ pub struct World {
     stopping: bool,
     trace: bool,
     link_last: [u64; 2],
+    /// A link cut happened and the pair has not come back together since.
+    split_window: bool,
     pub report: RunReport,
 }
 
@@ -260,6 +262,7 @@ impl World {
             cut_acks: BTreeMap::new(),
             stopping: false,
             link_last: [0; 2],
+            split_window: false,
             trace: std::env::var("DUPLEX_TRACE").is_ok(),
         };
         for n in 0..2 {
@@ -361,6 +364,12 @@ impl World {
         if self.cfg.check_invariants {
             self.check_hardening();
         }
+        if self.split_window && self.link_ok() {
+            let (a, b) = (&self.nodes[0].fw, &self.nodes[1].fw);
+            if a.phase() == Phase::Paired && b.phase() == Phase::Paired && a.epoch() == b.epoch() {
+                self.split_window = false;
+            }
+        }
         true
     }
 
@@ -376,6 +385,7 @@ impl World {
                 }
                 let was_ok = self.link_ok();
                 self.link_cut = true;
+                self.split_window = true;
                 self.cut_acks.clear();
                 if was_ok {
                     for n in 0..2 {
@@ -623,9 +633,9 @@ impl World {
                         self.report.writes_acked += 1;
                         self.report.workload_last_step = self.step;
                         self.reference.ack(id, r.lun, range, self.now);
-                        if self.link_cut {
-                            // With the link cut only one side may acknowledge
-                            // writes to a LUN (idea 9).
+                        if self.split_window {
+                            // From the cut until the pair is whole again only
+                            // one side may acknowledge writes to a LUN (idea 9).
                             let prev = *self.cut_acks.entry(r.lun).or_insert(n);
                             if prev != n {
                                 self.fail(format!("both controllers acknowledged writes to LUN {} during a link cut", r.lun));
