@@ -17,6 +17,7 @@ use crate::event::{Action, Input, ReqId, Tick};
 use crate::hardening::{
     HardeningBitmap, HardeningTracker, TrackBitmap, KIND_CLEAR_OLD, KIND_TOGGLE,
 };
+use crate::ordered_queue::OrderedQueue;
 use crate::partner_table::PartnerTable;
 
 /// Where the controller stands in the pair's life cycle.
@@ -94,56 +95,6 @@ pub(crate) struct ReadReq {
     pub issued: Vec<bool>,
     pub outstanding: u32,
     pub error: Option<Error>,
-}
-
-/// A queue that keeps submission order across retries: an entry that failed
-/// goes back to its original place, ahead of everything queued after it.
-/// RELEASEs and hardening TOGGLE/CLEAR records must reach the partner in the
-/// order they were decided (ideas 6, 7).
-#[derive(Clone, Debug)]
-pub(crate) struct OrderedQueue<T> {
-    items: BTreeMap<u64, T>,
-    next: u64,
-}
-
-impl<T> Default for OrderedQueue<T> {
-    fn default() -> Self {
-        OrderedQueue {
-            items: BTreeMap::new(),
-            next: 0,
-        }
-    }
-}
-
-impl<T> OrderedQueue<T> {
-    pub fn push(&mut self, t: T) {
-        self.items.insert(self.next, t);
-        self.next += 1;
-    }
-    /// Puts back an entry taken with [`OrderedQueue::take`].
-    pub fn put_back(&mut self, no: u64, t: T) {
-        self.items.insert(no, t);
-    }
-    /// The oldest `n` entries with their order numbers.
-    pub fn take(&mut self, n: usize) -> Vec<(u64, T)> {
-        let mut v = Vec::new();
-        while v.len() < n {
-            match self.items.pop_first() {
-                Some(e) => v.push(e),
-                None => break,
-            }
-        }
-        v
-    }
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-    pub fn clear(&mut self) {
-        self.items.clear();
-    }
 }
 
 /// What happens once a META record has reached the partner.
@@ -678,138 +629,6 @@ impl Controller {
             || !self.giving.is_empty()
             || self.failback.as_ref().is_some_and(|f| !f.drained)
             || self.phase == Phase::Degraded
-    }
-
-    /// Reads: hits from the cache, misses from disk (idea 6).
-    fn pump_reads(&mut self) {
-        let ids: Vec<ReqId> = self.reads.keys().copied().collect();
-        for req in ids {
-            let Some(r) = self.reads.get(&req) else {
-                continue;
-            };
-            let (lun, first, n) = (r.lun, r.first, r.sources.len());
-            for i in 0..n {
-                if self.reads[&req].issued[i] {
-                    continue;
-                }
-                let key = LineKey {
-                    lun,
-                    page: first + i as u64,
-                };
-                let cached = self.cache.get(&key).and_then(|l| l.page);
-                let src = if let Some(p) = cached {
-                    self.stats.read_hits += 1;
-                    self.cache.touch(&key);
-                    self.cache.pin(p);
-                    p
-                } else {
-                    let Some(p) = self.cache.alloc_page() else {
-                        break;
-                    };
-                    self.stats.read_misses += 1;
-                    let io = self.io();
-                    let op = DiskOp::ReadMiss {
-                        req,
-                        index: i as u32,
-                        page: p,
-                        clock: self.clock,
-                    };
-                    self.disk.insert(io, op);
-                    let lba = self.lba_of(key);
-                    self.emit(Action::DiskRead {
-                        io,
-                        lun,
-                        lba,
-                        page: p,
-                    });
-                    let r = self.reads.get_mut(&req).expect("read present");
-                    r.issued[i] = true;
-                    continue;
-                };
-                let r = self.reads.get_mut(&req).expect("read present");
-                r.issued[i] = true;
-                r.sources[i] = Some(src);
-                r.outstanding -= 1;
-            }
-            self.finish_read(req);
-        }
-    }
-
-    pub(crate) fn finish_read(&mut self, req: ReqId) {
-        if self.reads.get(&req).is_none_or(|r| r.outstanding > 0) {
-            return;
-        }
-        let r = self.reads.remove(&req).expect("read present");
-        if self.forwarded.remove(&req) {
-            self.emit(Action::Send(crate::event::Message::ReadDone { req }));
-        }
-        let result = match r.error {
-            Some(e) => Err(e),
-            None => Ok(r.sources.iter().map(|s| s.expect("source set")).collect()),
-        };
-        // The runtime copies the data out synchronously with this action, so
-        // the pages can be unpinned right after it.
-        self.emit(Action::CompleteRead { req, result });
-        for p in r.sources.into_iter().flatten() {
-            self.cache.unpin(p);
-        }
-    }
-
-    pub(crate) fn read_miss_done(
-        &mut self,
-        req: ReqId,
-        index: u32,
-        page: PageRef,
-        clock: u64,
-        ok: bool,
-    ) {
-        let lun_first = self.reads.get(&req).map(|r| (r.lun, r.first));
-        let Some((lun, first)) = lun_first else {
-            self.cache.unpin(page);
-            return;
-        };
-        let key = LineKey {
-            lun,
-            page: first + index as u64,
-        };
-        if ok {
-            // Insert the page as a clean line only if no line changed while
-            // the disk read was out: otherwise it could be older than a
-            // version committed (and even destaged and evicted) meanwhile.
-            if clock == self.clock && self.cache.get(&key).is_none() && self.owns(lun) {
-                self.cache.pin(page);
-                let l = self.cache.entry(key);
-                l.page = Some(page);
-                l.seq = 0;
-            }
-        } else {
-            self.stats.disk_errors += 1;
-        }
-        let lba = self.lba_of(key);
-        let r = self.reads.get_mut(&req).expect("read present");
-        if ok {
-            r.sources[index as usize] = Some(page);
-        } else {
-            self.cache.unpin(page);
-            r.error = Some(Error::Disk { lun, lba });
-            // Keep the vector full so `finish_read` can unpin uniformly.
-        }
-        let r = self.reads.get_mut(&req).expect("read present");
-        r.outstanding -= 1;
-        if r.error.is_some() && r.outstanding == 0 {
-            let pages: Vec<PageRef> = r.sources.iter().flatten().copied().collect();
-            let e = r.error.clone().expect("error set");
-            self.reads.remove(&req);
-            for p in pages {
-                self.cache.unpin(p);
-            }
-            self.emit(Action::CompleteRead {
-                req,
-                result: Err(e),
-            });
-            return;
-        }
-        self.finish_read(req);
     }
 
     /// Flushes and trims complete once every version dirty when they arrived

@@ -19,8 +19,10 @@ pub mod event;
 mod failover;
 pub mod hardening;
 mod mirror;
+mod ordered_queue;
 mod ownership;
 pub mod partner_table;
+mod read;
 #[cfg(feature = "sim")]
 pub mod sim;
 

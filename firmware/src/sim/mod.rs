@@ -4,7 +4,10 @@
 //! back, and fault injection at any event (controller crash with memory
 //! loss, link cut and heal, disk errors). One seed gives one run.
 
+mod actions;
 pub mod card;
+mod checks;
+mod host;
 pub mod reference;
 pub mod rng;
 pub mod variants;

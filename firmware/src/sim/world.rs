@@ -4,15 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use duplex_regs::{MetaRecord, MirrorAreaLayout};
-
 use super::card::CardModel;
 use super::reference::{pattern, Reference};
 use super::rng::SplitMix64;
 use crate::cache::{LineKey, PageRef};
 use crate::config::{Config, HardeningMode, MetadataMode, Mutation, OwnershipPolicy};
 use crate::controller::{Controller, Phase};
-use crate::event::{Action, DiskStatus, Input, Message, ReqId};
+use crate::event::{DiskStatus, Input, Message, ReqId};
 
 /// A fault to inject.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,7 +129,7 @@ pub struct RunReport {
     pub failures: Vec<String>,
 }
 
-enum DiskReq {
+pub(super) enum DiskReq {
     Read {
         io: u64,
         lun: u32,
@@ -151,7 +149,7 @@ enum DiskReq {
     },
 }
 
-enum Ev {
+pub(super) enum Ev {
     Input(usize, u32, Input),
     Card(usize, u32),
     Disk(usize, u32, DiskReq),
@@ -161,61 +159,61 @@ enum Ev {
 }
 
 #[derive(Clone, Debug)]
-enum ReqKind {
+pub(super) enum ReqKind {
     Read { floors: Vec<u64> },
     Write { id: u64 },
     Other,
 }
 
 #[derive(Clone, Debug)]
-struct HostReq {
-    kind: ReqKind,
-    lun: u32,
-    first: u64,
-    pages: u32,
-    node: usize,
+pub(super) struct HostReq {
+    pub(super) kind: ReqKind,
+    pub(super) lun: u32,
+    pub(super) first: u64,
+    pub(super) pages: u32,
+    pub(super) node: usize,
     /// Sent on to the owner by the controller it reached.
-    forwarded: bool,
+    pub(super) forwarded: bool,
     /// Its controller died after forwarding it: the owner may still carry
     /// it out, but nobody will answer the host.
-    orphan: bool,
+    pub(super) orphan: bool,
 }
 
-struct Node {
-    fw: Controller,
-    mem: Vec<u8>,
-    card: CardModel,
-    alive: bool,
-    inc: u32,
-    card_scheduled: bool,
-    restart_pending: bool,
+pub(super) struct Node {
+    pub(super) fw: Controller,
+    pub(super) mem: Vec<u8>,
+    pub(super) card: CardModel,
+    pub(super) alive: bool,
+    pub(super) inc: u32,
+    pub(super) card_scheduled: bool,
+    pub(super) restart_pending: bool,
     /// NTB inbound window into the hosted mirror area and metadata ring.
-    inbound_open: bool,
+    pub(super) inbound_open: bool,
 }
 
 pub struct World {
-    cfg: SimConfig,
-    rng: SplitMix64,
-    now: u64,
-    step: u64,
-    seq: u64,
-    nodes: Vec<Node>,
-    disk: BTreeMap<(u32, u64), Vec<u8>>,
-    fence: u32,
-    link_cut: bool,
-    events: BTreeMap<(u64, u64), Ev>,
-    reference: Reference,
-    reqs: BTreeMap<ReqId, HostReq>,
-    next_req: ReqId,
-    next_write: u64,
-    ops_issued: u32,
-    faults: Vec<(At, Fault)>,
-    cut_acks: BTreeMap<u32, usize>,
-    stopping: bool,
-    trace: bool,
-    link_last: [u64; 2],
+    pub(super) cfg: SimConfig,
+    pub(super) rng: SplitMix64,
+    pub(super) now: u64,
+    pub(super) step: u64,
+    pub(super) seq: u64,
+    pub(super) nodes: Vec<Node>,
+    pub(super) disk: BTreeMap<(u32, u64), Vec<u8>>,
+    pub(super) fence: u32,
+    pub(super) link_cut: bool,
+    pub(super) events: BTreeMap<(u64, u64), Ev>,
+    pub(super) reference: Reference,
+    pub(super) reqs: BTreeMap<ReqId, HostReq>,
+    pub(super) next_req: ReqId,
+    pub(super) next_write: u64,
+    pub(super) ops_issued: u32,
+    pub(super) faults: Vec<(At, Fault)>,
+    pub(super) cut_acks: BTreeMap<u32, usize>,
+    pub(super) stopping: bool,
+    pub(super) trace: bool,
+    pub(super) link_last: [u64; 2],
     /// A link cut happened and the pair has not come back together since.
-    split_window: bool,
+    pub(super) split_window: bool,
     pub report: RunReport,
 }
 
@@ -274,17 +272,17 @@ impl World {
         w
     }
 
-    fn page_bytes(&self) -> usize {
+    pub(super) fn page_bytes(&self) -> usize {
         (self.cfg.page_sectors * self.cfg.sector_bytes) as usize
     }
-    fn at(&mut self, t: u64, e: Ev) {
+    pub(super) fn at(&mut self, t: u64, e: Ev) {
         self.seq += 1;
         self.events.insert((t, self.seq), e);
     }
-    fn link_ok(&self) -> bool {
+    pub(super) fn link_ok(&self) -> bool {
         !self.link_cut && self.nodes.iter().all(|n| n.alive)
     }
-    fn fail(&mut self, msg: String) {
+    pub(super) fn fail(&mut self, msg: String) {
         if self.report.failures.len() < 8 {
             self.report
                 .failures
@@ -295,10 +293,10 @@ impl World {
         &self.nodes[n].fw
     }
 
-    fn iova(&self, n: usize, p: PageRef) -> usize {
+    pub(super) fn iova(&self, n: usize, p: PageRef) -> usize {
         self.nodes[n].fw.config().page_iova(p) as usize
     }
-    fn disk_page(&self, lun: u32, page: u64) -> Vec<u8> {
+    pub(super) fn disk_page(&self, lun: u32, page: u64) -> Vec<u8> {
         self.disk
             .get(&(lun, page))
             .cloned()
@@ -306,7 +304,7 @@ impl World {
     }
 
     /// Runs one event; false when the queue is empty.
-    fn step_once(&mut self) -> bool {
+    pub(super) fn step_once(&mut self) -> bool {
         // Faults keyed by step or time fire before the event.
         let (t, _) = match self.events.first_key_value() {
             Some((k, _)) => *k,
@@ -373,7 +371,7 @@ impl World {
         true
     }
 
-    fn inject(&mut self, f: Fault) {
+    pub(super) fn inject(&mut self, f: Fault) {
         if self.trace {
             eprintln!("t={} FAULT {f:?}", self.now);
         }
@@ -416,7 +414,7 @@ impl World {
         }
     }
 
-    fn crash(&mut self, n: usize) {
+    pub(super) fn crash(&mut self, n: usize) {
         if !self.nodes[n].alive {
             return;
         }
@@ -437,7 +435,7 @@ impl World {
     }
 
     /// Node `n` goes down: memory lost; the host's requests to it are lost.
-    fn lose(&mut self, n: usize) {
+    pub(super) fn lose(&mut self, n: usize) {
         let node = &mut self.nodes[n];
         node.alive = false;
         node.inc += 1;
@@ -465,7 +463,7 @@ impl World {
         }
     }
 
-    fn restart(&mut self, n: usize) {
+    pub(super) fn restart(&mut self, n: usize) {
         let node = &mut self.nodes[n];
         node.restart_pending = false;
         if node.alive {
@@ -487,7 +485,7 @@ impl World {
         }
     }
 
-    fn deliver(&mut self, n: usize, input: Input) {
+    pub(super) fn deliver(&mut self, n: usize, input: Input) {
         let trace = self.trace;
         if trace {
             eprintln!("t={} node {n} <- {input:?}", self.now);
@@ -508,7 +506,7 @@ impl World {
         }
     }
 
-    fn send(&mut self, n: usize, m: Message, bytes: u64) {
+    pub(super) fn send(&mut self, n: usize, m: Message, bytes: u64) {
         if !self.link_ok() {
             return;
         }
@@ -523,242 +521,7 @@ impl World {
         self.at(t, Ev::Input(p, inc, Input::Message(m)));
     }
 
-    fn apply(&mut self, n: usize, a: Action) {
-        let pb = self.page_bytes();
-        match a {
-            Action::Publish {
-                cache_bytes,
-                epoch,
-                survivor,
-            } => {
-                // Scratchpads: 64 bytes over the link.
-                let m = Message::Hello {
-                    cache_bytes,
-                    epoch,
-                    survivor,
-                };
-                self.send(n, m, 16);
-            }
-            Action::ProgramAllocator { slots } => {
-                let expect = self.cfg.controller(n ^ 1).hosted_area().slots;
-                if slots != expect {
-                    self.fail(format!(
-                        "node {n} programmed {slots} slots, partner hosts {expect}"
-                    ));
-                }
-                self.nodes[n].card.alloc.init(slots);
-            }
-            Action::Submit(cmd) => {
-                self.nodes[n].card.submit(cmd);
-                if !self.nodes[n].card_scheduled {
-                    self.nodes[n].card_scheduled = true;
-                    let inc = self.nodes[n].inc;
-                    let lat = self.rng.range(1, 3);
-                    self.at(self.now + lat, Ev::Card(n, inc));
-                }
-            }
-            Action::RingDoorbell => {
-                if self.link_ok() {
-                    self.nodes[n].card.doorbell();
-                }
-            }
-            Action::LandHostData { req, index, page } => {
-                let Some(r) = self.reqs.get(&req) else {
-                    self.fail(format!("node {n} lands data of unknown request {req}"));
-                    return;
-                };
-                let ReqKind::Write { id } = r.kind else {
-                    return;
-                };
-                let bytes = pattern(id, r.lun, r.first + index as u64, pb);
-                if r.node != n {
-                    // Forwarded: the data crosses the link.
-                    self.nodes[n ^ 1].card.stats.link_bytes += pb as u64;
-                }
-                let at = self.iova(n, page);
-                self.nodes[n].mem[at..at + pb].copy_from_slice(&bytes);
-                let inc = self.nodes[n].inc;
-                let lat = self.rng.range(1, 2);
-                self.at(
-                    self.now + lat,
-                    Ev::Input(n, inc, Input::HostDataLanded { req, index }),
-                );
-            }
-            Action::CompleteRead { req, result } => {
-                let Some(r) = self.reqs.remove(&req) else {
-                    return;
-                };
-                let ReqKind::Read { floors } = r.kind else {
-                    return;
-                };
-                if let Ok(pages) = result {
-                    if pages.len() != r.pages as usize {
-                        self.fail(format!(
-                            "read {req} returned {} pages of {}",
-                            pages.len(),
-                            r.pages
-                        ));
-                        return;
-                    }
-                    if r.node != n {
-                        self.nodes[n].card.stats.link_bytes += pb as u64 * r.pages as u64;
-                    }
-                    for (i, p) in pages.iter().enumerate() {
-                        let at = self.iova(n, *p);
-                        let bytes = self.nodes[n].mem[at..at + pb].to_vec();
-                        let page = r.first + i as u64;
-                        if let Err(e) = self
-                            .reference
-                            .check(r.lun, page, floors[i], self.now, &bytes)
-                        {
-                            self.fail(format!("read {req} on node {n}: {e}"));
-                        }
-                        self.report.reads_checked += 1;
-                    }
-                }
-            }
-            Action::CompleteWrite { req, result } => {
-                if self.reqs.get(&req).is_some_and(|r| r.orphan) {
-                    return;
-                }
-                let Some(r) = self.reqs.remove(&req) else {
-                    return;
-                };
-                let ReqKind::Write { id } = r.kind else {
-                    return;
-                };
-                let range = r.first..r.first + r.pages as u64;
-                match result {
-                    Ok(()) => {
-                        self.report.writes_acked += 1;
-                        self.report.workload_last_step = self.step;
-                        self.reference.ack(id, r.lun, range, self.now);
-                        if self.split_window {
-                            // From the cut until the pair is whole again only
-                            // one side may acknowledge writes to a LUN (idea 9).
-                            let prev = *self.cut_acks.entry(r.lun).or_insert(n);
-                            if prev != n {
-                                self.fail(format!("both controllers acknowledged writes to LUN {} during a link cut", r.lun));
-                            }
-                        }
-                    }
-                    Err(_) => self.reference.close(id, r.lun, range, self.now),
-                }
-            }
-            Action::CompleteFlush { req, .. } | Action::CompleteTrim { req, .. } => {
-                self.reqs.remove(&req);
-            }
-            Action::DiskRead { io, lun, lba, page } => {
-                let lat = self.rng.range(2, 8);
-                let inc = self.nodes[n].inc;
-                let pg = lba / self.cfg.page_sectors as u64;
-                self.at(
-                    self.now + lat,
-                    Ev::Disk(
-                        n,
-                        inc,
-                        DiskReq::Read {
-                            io,
-                            lun,
-                            page: pg,
-                            at: page,
-                        },
-                    ),
-                );
-            }
-            Action::DiskWrite {
-                io,
-                lun,
-                lba,
-                page,
-                epoch,
-            } => {
-                let lat = self.rng.range(3, 12);
-                let inc = self.nodes[n].inc;
-                let pg = lba / self.cfg.page_sectors as u64;
-                self.at(
-                    self.now + lat,
-                    Ev::Disk(
-                        n,
-                        inc,
-                        DiskReq::Write {
-                            io,
-                            lun,
-                            page: pg,
-                            at: page,
-                            epoch,
-                        },
-                    ),
-                );
-            }
-            Action::DiskFlush { io, epoch, .. } => {
-                let lat = self.rng.range(1, 4);
-                let inc = self.nodes[n].inc;
-                self.at(
-                    self.now + lat,
-                    Ev::Disk(n, inc, DiskReq::Flush { io, epoch }),
-                );
-            }
-            Action::Send(m) => {
-                if let Message::ForwardWrite { req, .. } | Message::ForwardRead { req, .. } = &m {
-                    if let Some(r) = self.reqs.get_mut(req) {
-                        r.forwarded = true;
-                    }
-                }
-                let bytes = match &m {
-                    Message::CopyBack { entries } => 16 * entries.len() as u64,
-                    _ => 64,
-                };
-                self.send(n, m, bytes);
-            }
-            Action::FenceDisks { epoch } => self.fence = self.fence.max(epoch),
-            Action::Inbound { open } => self.nodes[n].inbound_open = open,
-            Action::AbortDma => {
-                let inc = self.nodes[n].inc;
-                for c in self.nodes[n].card.fail_all() {
-                    self.at(self.now, Ev::Input(n, inc, Input::Dma(c)));
-                }
-            }
-            Action::ScanMirrorArea => {
-                let c = self.nodes[n].fw.config().clone();
-                let lay = c.hosted_area();
-                let base = c.area_base() as usize;
-                let heads: Vec<[u8; 64]> = (0..lay.slots)
-                    .map(|s| {
-                        let h = base + lay.header_offset(s) as usize;
-                        let mut b = [0u8; 64];
-                        b.copy_from_slice(&self.nodes[n].mem[h..h + 64]);
-                        b
-                    })
-                    .collect();
-                let inc = self.nodes[n].inc;
-                self.at(
-                    self.now + 1,
-                    Ev::Input(n, inc, Input::MirrorAreaScanned(heads)),
-                );
-            }
-            Action::ClearMirrorArea => {
-                let c = self.nodes[n].fw.config().clone();
-                let base = c.area_base() as usize;
-                let len = c.hosted_area().header_table_bytes() as usize;
-                self.nodes[n].mem[base..base + len].fill(0);
-            }
-            Action::StageSlot { slot, page, record } => {
-                let c = self.nodes[n].fw.config().clone();
-                let lay = c.hosted_area();
-                let base = c.area_base() as usize;
-                let src = self.iova(n, page);
-                let dst = base + lay.data_offset(slot as u32) as usize;
-                if src != dst {
-                    self.nodes[n].mem.copy_within(src..src + pb, dst);
-                }
-                let h = base + lay.header_offset(slot as u32) as usize;
-                self.nodes[n].mem[h..h + 64].copy_from_slice(&record.encode());
-            }
-        }
-    }
-
-    fn card_step(&mut self, n: usize) {
+    pub(super) fn card_step(&mut self, n: usize) {
         let p = n ^ 1;
         let ok = self.link_ok() && self.nodes[p].inbound_open;
         let cfg = self.nodes[n].fw.config().clone();
@@ -792,7 +555,7 @@ impl World {
         }
     }
 
-    fn disk_io(&mut self, n: usize, r: DiskReq) {
+    pub(super) fn disk_io(&mut self, n: usize, r: DiskReq) {
         let pb = self.page_bytes();
         let err = self.cfg.disk_error_pct > 0 && self.rng.chance(self.cfg.disk_error_pct);
         let (io, st) = match r {
@@ -833,272 +596,6 @@ impl World {
             }
         };
         self.deliver(n, Input::DiskDone { io, status: st });
-    }
-
-    fn route(&mut self, lun: u32) -> Option<usize> {
-        let home = Config::home_of(lun) as usize;
-        let mut n = home;
-        if self.cfg.misroute_pct > 0 && self.rng.chance(self.cfg.misroute_pct) {
-            n ^= 1;
-        }
-        if !self.nodes[n].alive {
-            n ^= 1;
-        }
-        self.nodes[n].alive.then_some(n)
-    }
-
-    fn issue(&mut self, op: Op) {
-        if self.report.workload_first_step == 0 && !self.stopping {
-            self.report.workload_first_step = self.step;
-        }
-        let req = self.next_req;
-        self.next_req += 1;
-        let ps = self.cfg.page_sectors as u64;
-        match op {
-            Op::Write { lun, page, pages } => {
-                let Some(n) = self.route(lun) else { return };
-                let id = self.next_write;
-                self.next_write += 1;
-                self.report.writes_issued += 1;
-                self.reference
-                    .issue(id, lun, page..page + pages as u64, self.now);
-                self.reqs.insert(
-                    req,
-                    HostReq {
-                        kind: ReqKind::Write { id },
-                        lun,
-                        first: page,
-                        pages,
-                        node: n,
-                        forwarded: false,
-                        orphan: false,
-                    },
-                );
-                let inc = self.nodes[n].inc;
-                self.at(
-                    self.now,
-                    Ev::Input(
-                        n,
-                        inc,
-                        Input::HostWrite {
-                            req,
-                            lun,
-                            lba: page * ps,
-                            pages,
-                        },
-                    ),
-                );
-            }
-            Op::Read { lun, page, pages } => {
-                let Some(n) = self.route(lun) else { return };
-                let floors = (page..page + pages as u64)
-                    .map(|p| self.reference.floor(lun, p))
-                    .collect();
-                self.reqs.insert(
-                    req,
-                    HostReq {
-                        kind: ReqKind::Read { floors },
-                        lun,
-                        first: page,
-                        pages,
-                        node: n,
-                        forwarded: false,
-                        orphan: false,
-                    },
-                );
-                let inc = self.nodes[n].inc;
-                self.at(
-                    self.now,
-                    Ev::Input(
-                        n,
-                        inc,
-                        Input::HostRead {
-                            req,
-                            lun,
-                            lba: page * ps,
-                            pages,
-                        },
-                    ),
-                );
-            }
-            Op::Flush => {
-                // A host flush goes to both controllers: each hardens its own
-                // dirty lines.
-                for n in 0..2 {
-                    if !self.nodes[n].alive {
-                        continue;
-                    }
-                    let req = if n == 0 { req } else { self.next_req };
-                    if n == 1 {
-                        self.next_req += 1;
-                    }
-                    self.reqs.insert(
-                        req,
-                        HostReq {
-                            kind: ReqKind::Other,
-                            lun: 0,
-                            first: 0,
-                            pages: 0,
-                            node: n,
-                            forwarded: false,
-                            orphan: false,
-                        },
-                    );
-                    let inc = self.nodes[n].inc;
-                    self.at(self.now, Ev::Input(n, inc, Input::HostFlush { req }));
-                }
-            }
-        }
-    }
-
-    fn host_op(&mut self) {
-        let op = match &self.cfg.workload {
-            Some(w) => match w.get(self.ops_issued as usize) {
-                Some(op) => *op,
-                None => return,
-            },
-            None => {
-                if self.ops_issued >= self.cfg.ops {
-                    return;
-                }
-                let lun = self.rng.below(self.cfg.luns as u64) as u32;
-                let pages = self
-                    .rng
-                    .range(1, self.cfg.max_write_pages as u64)
-                    .min(self.cfg.lun_pages) as u32;
-                let page = self.rng.below(self.cfg.lun_pages - pages as u64 + 1);
-                match self.rng.below(10) {
-                    0..=5 => Op::Write { lun, page, pages },
-                    6..=8 => Op::Read { lun, page, pages },
-                    _ => Op::Flush,
-                }
-            }
-        };
-        self.ops_issued += 1;
-        self.issue(op);
-        let gap = if self.cfg.workload.is_some() {
-            3
-        } else {
-            self.rng.range(1, 8)
-        };
-        self.at(self.now + gap, Ev::HostOp);
-    }
-
-    fn workload_done(&self) -> bool {
-        match &self.cfg.workload {
-            Some(w) => self.ops_issued as usize >= w.len(),
-            None => self.ops_issued >= self.cfg.ops,
-        }
-    }
-
-    /// Idea 7: for every dirty mirrored line of one side, the other side's
-    /// knowledge (hardening bitmaps, or the partner table in the flush-notice
-    /// variant) names the track.
-    fn check_hardening(&mut self) {
-        if !self.link_ok() {
-            return;
-        }
-        for n in 0..2 {
-            let (me, other) = (&self.nodes[n].fw, &self.nodes[n ^ 1].fw);
-            if me.phase() != Phase::Paired
-                || other.phase() != Phase::Paired
-                || me.epoch() != other.epoch()
-            {
-                continue;
-            }
-            let bitmaps = !matches!(self.cfg.hardening, HardeningMode::FlushNotices);
-            let mut bad = None;
-            for (k, l) in me.cache().lines() {
-                if !l.dirty || l.slot.is_none() {
-                    continue;
-                }
-                let t = me.track_of(*k);
-                let known = if bitmaps {
-                    other.partner_bits().may_be_unhardened(t)
-                } else {
-                    other.partner_table().get(k).is_some()
-                };
-                if !known {
-                    bad = Some(*k);
-                    break;
-                }
-            }
-            if let Some(k) = bad {
-                self.fail(format!(
-                    "node {n}: dirty line {k:?} is not in node {}'s hardening records",
-                    n ^ 1
-                ));
-            }
-        }
-    }
-
-    fn settled(&self) -> bool {
-        self.workload_done()
-            && self.reqs.values().all(|r| r.orphan)
-            && self.link_ok()
-            && self.nodes.iter().all(|n| {
-                n.fw.phase() == Phase::Paired && n.fw.idle() && !n.card.busy() && !n.restart_pending
-            })
-    }
-
-    /// Both copies identical (ideas 3, 10): every dirty mirrored line's slot
-    /// in the partner holds its bytes under a valid header; every clean
-    /// line equals the disk.
-    fn check_copies(&mut self) {
-        let pb = self.page_bytes();
-        for n in 0..2 {
-            let me = &self.nodes[n];
-            let other = &self.nodes[n ^ 1];
-            let pc = other.fw.config();
-            let lay: MirrorAreaLayout = pc.hosted_area();
-            let base = pc.area_base() as usize;
-            let mut errs = Vec::new();
-            for (k, l) in me.fw.cache().lines() {
-                let Some(p) = l.page else { continue };
-                let at = me.fw.config().page_iova(p) as usize;
-                let bytes = &me.mem[at..at + pb];
-                if l.dirty {
-                    let Some(s) = l.slot else {
-                        errs.push(format!(
-                            "node {n}: dirty line {k:?} has no mirror after settling"
-                        ));
-                        continue;
-                    };
-                    let h = base + lay.header_offset(s as u32) as usize;
-                    let rec = MetaRecord::decode_valid(&other.mem[h..h + 64]);
-                    let d = base + lay.data_offset(s as u32) as usize;
-                    let ok = rec.is_ok_and(|r| {
-                        r.lun == k.lun
-                            && r.lba == k.page * self.cfg.page_sectors as u64
-                            && r.seq == l.seq
-                    }) && &other.mem[d..d + pb] == bytes;
-                    if !ok {
-                        errs.push(format!("node {n}: mirror of {k:?} in slot {s} differs"));
-                    }
-                } else if *bytes != self.disk_page(k.lun, k.page)[..] {
-                    errs.push(format!("node {n}: clean line {k:?} differs from disk"));
-                }
-            }
-            // No slot leaks (idea 3): the allocator holds exactly the slots
-            // of this side's dirty mirrored lines.
-            let mut held: Vec<u16> = me
-                .fw
-                .cache()
-                .lines()
-                .filter(|(_, l)| l.dirty)
-                .filter_map(|(_, l)| l.slot)
-                .collect();
-            held.sort_unstable();
-            let taken = me.card.alloc.taken();
-            if held != taken {
-                errs.push(format!(
-                    "node {n}: allocator holds slots {taken:?}, dirty lines hold {held:?}"
-                ));
-            }
-            for e in errs {
-                self.fail(e);
-            }
-        }
     }
 
     fn run_until(&mut self, limit: u64, done: impl Fn(&World) -> bool) -> bool {

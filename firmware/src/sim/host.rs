@@ -1,0 +1,164 @@
+//! The host side of the simulator: workload generation, routing of
+//! requests to a controller, and the reference-model bookkeeping of issue.
+
+use super::world::*;
+use crate::config::Config;
+use crate::event::Input;
+
+impl World {
+    pub(super) fn route(&mut self, lun: u32) -> Option<usize> {
+        let home = Config::home_of(lun) as usize;
+        let mut n = home;
+        if self.cfg.misroute_pct > 0 && self.rng.chance(self.cfg.misroute_pct) {
+            n ^= 1;
+        }
+        if !self.nodes[n].alive {
+            n ^= 1;
+        }
+        self.nodes[n].alive.then_some(n)
+    }
+
+    pub(super) fn issue(&mut self, op: Op) {
+        if self.report.workload_first_step == 0 && !self.stopping {
+            self.report.workload_first_step = self.step;
+        }
+        let req = self.next_req;
+        self.next_req += 1;
+        let ps = self.cfg.page_sectors as u64;
+        match op {
+            Op::Write { lun, page, pages } => {
+                let Some(n) = self.route(lun) else { return };
+                let id = self.next_write;
+                self.next_write += 1;
+                self.report.writes_issued += 1;
+                self.reference
+                    .issue(id, lun, page..page + pages as u64, self.now);
+                self.reqs.insert(
+                    req,
+                    HostReq {
+                        kind: ReqKind::Write { id },
+                        lun,
+                        first: page,
+                        pages,
+                        node: n,
+                        forwarded: false,
+                        orphan: false,
+                    },
+                );
+                let inc = self.nodes[n].inc;
+                self.at(
+                    self.now,
+                    Ev::Input(
+                        n,
+                        inc,
+                        Input::HostWrite {
+                            req,
+                            lun,
+                            lba: page * ps,
+                            pages,
+                        },
+                    ),
+                );
+            }
+            Op::Read { lun, page, pages } => {
+                let Some(n) = self.route(lun) else { return };
+                let floors = (page..page + pages as u64)
+                    .map(|p| self.reference.floor(lun, p))
+                    .collect();
+                self.reqs.insert(
+                    req,
+                    HostReq {
+                        kind: ReqKind::Read { floors },
+                        lun,
+                        first: page,
+                        pages,
+                        node: n,
+                        forwarded: false,
+                        orphan: false,
+                    },
+                );
+                let inc = self.nodes[n].inc;
+                self.at(
+                    self.now,
+                    Ev::Input(
+                        n,
+                        inc,
+                        Input::HostRead {
+                            req,
+                            lun,
+                            lba: page * ps,
+                            pages,
+                        },
+                    ),
+                );
+            }
+            Op::Flush => {
+                // A host flush goes to both controllers: each hardens its own
+                // dirty lines.
+                for n in 0..2 {
+                    if !self.nodes[n].alive {
+                        continue;
+                    }
+                    let req = if n == 0 { req } else { self.next_req };
+                    if n == 1 {
+                        self.next_req += 1;
+                    }
+                    self.reqs.insert(
+                        req,
+                        HostReq {
+                            kind: ReqKind::Other,
+                            lun: 0,
+                            first: 0,
+                            pages: 0,
+                            node: n,
+                            forwarded: false,
+                            orphan: false,
+                        },
+                    );
+                    let inc = self.nodes[n].inc;
+                    self.at(self.now, Ev::Input(n, inc, Input::HostFlush { req }));
+                }
+            }
+        }
+    }
+
+    pub(super) fn host_op(&mut self) {
+        let op = match &self.cfg.workload {
+            Some(w) => match w.get(self.ops_issued as usize) {
+                Some(op) => *op,
+                None => return,
+            },
+            None => {
+                if self.ops_issued >= self.cfg.ops {
+                    return;
+                }
+                let lun = self.rng.below(self.cfg.luns as u64) as u32;
+                let pages = self
+                    .rng
+                    .range(1, self.cfg.max_write_pages as u64)
+                    .min(self.cfg.lun_pages) as u32;
+                let page = self.rng.below(self.cfg.lun_pages - pages as u64 + 1);
+                match self.rng.below(10) {
+                    0..=5 => Op::Write { lun, page, pages },
+                    6..=8 => Op::Read { lun, page, pages },
+                    _ => Op::Flush,
+                }
+            }
+        };
+        self.ops_issued += 1;
+        self.issue(op);
+        let gap = if self.cfg.workload.is_some() {
+            3
+        } else {
+            self.rng.range(1, 8)
+        };
+        self.at(self.now + gap, Ev::HostOp);
+    }
+
+    pub(super) fn workload_done(&self) -> bool {
+        match &self.cfg.workload {
+            Some(w) => self.ops_issued as usize >= w.len(),
+            None => self.ops_issued >= self.cfg.ops,
+        }
+    }
+}
