@@ -217,6 +217,8 @@ pub struct Controller {
     pub(crate) fresh_seen: bool,
     /// First disk command id issued under the current epoch.
     pub(crate) epoch_first_io: u64,
+    /// The marked tracks handed back at the last failback (idea 10).
+    pub(crate) last_marked: Vec<LineKey>,
     pub(crate) awaiting_handback: bool,
     pub(crate) adopting: bool,
     pub(crate) marked: TrackBitmap,
@@ -279,6 +281,7 @@ impl Controller {
             partner_cache: 0,
             fresh_seen: false,
             epoch_first_io: 0,
+            last_marked: Vec::new(),
             awaiting_handback: false,
             adopting: false,
             failback: None,
@@ -311,6 +314,15 @@ impl Controller {
     }
     pub fn owner_of(&self, lun: u32) -> Option<u16> {
         self.owner.get(lun as usize).copied().flatten()
+    }
+    /// Tracks marked while the partner was away, as handed back at the
+    /// last failback.
+    pub fn last_marked(&self) -> &[LineKey] {
+        &self.last_marked
+    }
+    /// A failback is running on this (surviving) side.
+    pub fn failing_back(&self) -> bool {
+        self.failback.is_some()
     }
     pub fn marked_tracks(&self) -> u64 {
         self.marked.count()

@@ -301,6 +301,7 @@ impl Controller {
                 .filter(|k| theirs(k.lun))
                 .collect();
             self.emit(Action::ClearMirrorArea);
+            self.last_marked = todo.clone();
             let fb = self.failback.as_mut().expect("failback");
             fb.todo = todo;
             fb.drained = true;

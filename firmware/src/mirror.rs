@@ -85,11 +85,19 @@ impl Controller {
     /// the partner was away) are mirrored again once a partner is back: the
     /// rebuilt mirror area (idea 10).
     fn queue_remirrors(&mut self) {
+        let failing_back = self.failback.is_some();
+        let me = self.cfg.cache_id;
         let keys: Vec<LineKey> = self
             .cache
             .lines()
-            .filter(|(_, l)| {
-                l.needs_mirror && l.dirty && l.idle() && matches!(l.page, Some(PageRef::Cache(_)))
+            .filter(|(k, l)| {
+                l.needs_mirror
+                    && l.dirty
+                    && l.idle()
+                    && matches!(l.page, Some(PageRef::Cache(_)))
+                    // During failback the partner's LUNs are destaged and
+                    // handed back, not mirrored (idea 10).
+                    && !(failing_back && crate::config::Config::home_of(k.lun) != me)
             })
             .map(|(k, _)| *k)
             .take(16)
@@ -271,7 +279,7 @@ impl Controller {
             self.tracker.retire(track, g, &mut notes);
             self.send_notices(notes);
         }
-        if (degraded || self.failback.is_some()) && partner_home {
+        if (degraded || self.failback.is_some()) && partner_home && pp.req.is_some() {
             // Idea 9: every track of the partner's LUNs written while it is
             // away is marked for the failback copy.
             self.marked.set(track);

@@ -14,6 +14,7 @@ fn random_crash_campaign_2000_seeds() {
     let mut acked = 0;
     let mut failbacks = 0;
     let mut copied = 0;
+    let mut marked_checks = 0;
     for seed in seeds(2000) {
         let r = run(crash_config(seed));
         assert_clean(&r, "crash campaign");
@@ -25,12 +26,14 @@ fn random_crash_campaign_2000_seeds() {
         acked += r.writes_acked;
         failbacks += r.failbacks;
         copied += r.copyback_bytes;
+        marked_checks += r.marked_checks;
     }
     println!(
         "crash campaign: {acked} writes acknowledged, {reads} page reads checked, \
-         {failbacks} failbacks, {copied} bytes copied back (each run: = marked tracks x track size)"
+         {failbacks} failbacks ({marked_checks} marked sets checked), {copied} bytes copied back \
+         (each run: = marked tracks x track size)"
     );
-    assert!(reads > 0 && acked > 0 && failbacks > 0 && copied > 0);
+    assert!(reads > 0 && acked > 0 && failbacks > 0 && copied > 0 && marked_checks > 0);
 }
 
 /// The campaign must catch a firmware that acknowledges a write before its

@@ -59,6 +59,11 @@ impl World {
                     // Forwarded: the data crosses the link.
                     self.nodes[n ^ 1].card.stats.link_bytes += pb as u64;
                 }
+                // Every landing for the partner's LUNs counts: a write in
+                // flight when the partner left is committed while it is away.
+                if crate::Config::home_of(r.lun) as usize != n {
+                    self.away_landed[n].insert((r.lun, r.first + index as u64));
+                }
                 let at = self.iova(n, page);
                 self.nodes[n].mem[at..at + pb].copy_from_slice(&bytes);
                 let inc = self.nodes[n].inc;
@@ -114,6 +119,16 @@ impl World {
                 let range = r.first..r.first + r.pages as u64;
                 match result {
                     Ok(()) => {
+                        // A write issued after the partner left and
+                        // acknowledged before it is back must be marked.
+                        let away = self.nodes[n].fw.phase() == crate::Phase::Degraded
+                            || self.nodes[n].fw.failing_back();
+                        let after = r.issued > self.away_since[n];
+                        if away && after && crate::Config::home_of(r.lun) as usize != n {
+                            for p in range.clone() {
+                                self.away_acked[n].insert((r.lun, p));
+                            }
+                        }
                         self.report.writes_acked += 1;
                         self.report.workload_last_step = self.step;
                         self.reference.ack(id, r.lun, range, self.now);

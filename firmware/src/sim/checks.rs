@@ -118,4 +118,27 @@ impl World {
             }
         }
     }
+
+    /// At the end of a failback (idea 10): the marked tracks lie between
+    /// the partner-LUN tracks the survivor acknowledged while the partner was
+    /// away and those it landed data for since the partner left.
+    pub(super) fn check_marked(&mut self, n: usize) {
+        let marked: std::collections::BTreeSet<(u32, u64)> = self.nodes[n]
+            .fw
+            .last_marked()
+            .iter()
+            .map(|k| (k.lun, k.page))
+            .collect();
+        if !self.away_acked[n].is_subset(&marked) {
+            let miss: Vec<_> = self.away_acked[n].difference(&marked).copied().collect();
+            self.fail(format!(
+                "node {n}: acknowledged while away but not marked: {miss:?}"
+            ));
+        }
+        if !marked.is_subset(&self.away_landed[n]) {
+            let extra: Vec<_> = marked.difference(&self.away_landed[n]).copied().collect();
+            self.fail(format!("node {n}: marked but never written: {extra:?}"));
+        }
+        self.report.marked_checks += 1;
+    }
 }

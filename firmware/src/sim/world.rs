@@ -114,6 +114,8 @@ pub struct RunReport {
     pub failbacks: u64,
     pub copyback_bytes: u64,
     pub marked_bytes: u64,
+    /// Failbacks whose marked set was checked against the host's writes.
+    pub marked_checks: u64,
     pub link_messages: u64,
     pub link_bytes: u64,
     /// Link traffic from the start to the end of the workload (settled),
@@ -172,6 +174,7 @@ pub(super) struct HostReq {
     pub(super) first: u64,
     pub(super) pages: u32,
     pub(super) node: usize,
+    pub(super) issued: u64,
     /// Sent on to the owner by the controller it reached.
     pub(super) forwarded: bool,
     /// Its controller died after forwarding it: the owner may still carry
@@ -212,6 +215,13 @@ pub struct World {
     pub(super) stopping: bool,
     pub(super) trace: bool,
     pub(super) link_last: [u64; 2],
+    /// Per node, while it runs without its partner: tracks of the partner's
+    /// LUNs it acknowledged writes to, and tracks it landed data for.
+    pub(super) away_acked: [std::collections::BTreeSet<(u32, u64)>; 2],
+    pub(super) away_landed: [std::collections::BTreeSet<(u32, u64)>; 2],
+    pub(super) was_degraded: [bool; 2],
+    pub(super) was_failing_back: [bool; 2],
+    pub(super) away_since: [u64; 2],
     /// A link cut happened and the pair has not come back together since.
     pub(super) split_window: bool,
     pub report: RunReport,
@@ -261,6 +271,11 @@ impl World {
             stopping: false,
             link_last: [0; 2],
             split_window: false,
+            away_acked: Default::default(),
+            away_landed: Default::default(),
+            was_degraded: [false; 2],
+            was_failing_back: [false; 2],
+            away_since: [0; 2],
             trace: std::env::var("DUPLEX_TRACE").is_ok(),
         };
         for n in 0..2 {
@@ -497,6 +512,19 @@ impl World {
             }
             self.apply(n, a);
         }
+        let degraded = self.nodes[n].fw.phase() == Phase::Degraded;
+        if degraded && !self.was_degraded[n] {
+            // A new absence of the partner starts.
+            self.away_acked[n].clear();
+            self.away_since[n] = self.now;
+        }
+        self.was_degraded[n] = degraded;
+        let failing_back = self.nodes[n].fw.failing_back();
+        if self.was_failing_back[n] && !failing_back {
+            self.check_marked(n);
+            self.away_landed[n].clear();
+        }
+        self.was_failing_back[n] = failing_back;
         if self.nodes[n].fw.phase() == Phase::Fenced && !self.nodes[n].restart_pending {
             // A fenced controller reboots: same as a crash without a verdict.
             self.report.fenced_restarts += 1;
