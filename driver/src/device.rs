@@ -24,6 +24,9 @@ impl fmt::Display for Iova {
 pub trait DmaBacking {
     fn iova(&self) -> Iova;
     fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     fn read(&self, offset: usize, buf: &mut [u8]) -> Result<()>;
     fn write(&self, offset: usize, data: &[u8]) -> Result<()>;
 }
