@@ -29,6 +29,8 @@ pub struct Line {
     /// flight.
     pub page: Option<PageRef>,
     pub dirty: bool,
+    /// Sectors newer than the disk's (dirty-sector bitmap, idea 4).
+    pub dirty_sectors: u64,
     /// Partner slot holding the mirror of the committed version (idea 3).
     pub slot: Option<u16>,
     /// Version of the committed content.

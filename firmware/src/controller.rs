@@ -63,6 +63,9 @@ pub struct Stats {
 #[derive(Clone, Debug)]
 pub(crate) struct WriteReq {
     pub lun: u32,
+    /// The request as the host sent it, in sectors.
+    pub lba: u64,
+    pub sectors: u32,
     pub first: u64,
     pub pages: u32,
     /// Next page to land.
@@ -85,6 +88,8 @@ pub(crate) struct PendingPage {
     pub page: PageRef,
     pub seq: u32,
     pub gen: Option<u8>,
+    /// Sectors this version changes (dirty-sector bitmap, idea 4).
+    pub mask: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -136,6 +141,12 @@ pub(crate) enum DiskOp {
     WriteThrough {
         pp: PendingPage,
         stage: DiskStage,
+    },
+    /// Read-modify-write: the disk content under a partial page.
+    Fill {
+        req: ReqId,
+        index: u32,
+        page: PageRef,
     },
     ReadMiss {
         req: ReqId,
@@ -219,6 +230,10 @@ pub struct Controller {
     pub(crate) epoch_first_io: u64,
     /// The marked tracks handed back at the last failback (idea 10).
     pub(crate) last_marked: Vec<LineKey>,
+    /// Set when the link drops: nothing new goes to the partner until every
+    /// descriptor sent before has completed, so a retried RELEASE, TOGGLE or
+    /// CLEAR can never be overtaken by one sent after it (ideas 6, 7).
+    pub(crate) link_barrier: bool,
     pub(crate) awaiting_handback: bool,
     pub(crate) adopting: bool,
     pub(crate) marked: TrackBitmap,
@@ -282,6 +297,7 @@ impl Controller {
             fresh_seen: false,
             epoch_first_io: 0,
             last_marked: Vec::new(),
+            link_barrier: false,
             awaiting_handback: false,
             adopting: false,
             failback: None,
@@ -443,17 +459,36 @@ impl Controller {
         self.emit(a);
     }
 
-    /// Checks a host request's address; `Err` is the completion to send.
-    fn check(&self, lun: u32, lba: u64, pages: u32) -> Result<(u64, u32), Error> {
+    /// Checks a host request's address; returns the first page and the
+    /// number of pages it spans, or the error to complete it with.
+    fn check(&self, lun: u32, lba: u64, sectors: u32) -> Result<(u64, u32), Error> {
         let ps = self.cfg.page_sectors as u64;
-        if pages == 0 || lba % ps != 0 {
-            return Err(Error::Misaligned { lba, pages });
+        if sectors == 0 {
+            return Err(Error::Empty { lba });
+        }
+        let end = lba.checked_add(sectors as u64);
+        let limit = self.cfg.lun_pages * ps;
+        if lun >= self.cfg.luns || end.is_none_or(|e| e > limit) {
+            return Err(Error::OutOfRange { lun, lba, sectors });
         }
         let first = lba / ps;
-        if lun >= self.cfg.luns || first + pages as u64 > self.cfg.lun_pages {
-            return Err(Error::OutOfRange { lun, lba, pages });
+        let last = (lba + sectors as u64 - 1) / ps;
+        Ok((first, (last - first + 1) as u32))
+    }
+
+    /// Sectors of page `page` that a request for `sectors` sectors at `lba`
+    /// covers (the dirty-sector bitmap of idea 4).
+    pub(crate) fn page_mask(&self, lba: u64, sectors: u32, page: u64) -> u64 {
+        let ps = self.cfg.page_sectors as u64;
+        let (lo, hi) = (page * ps, (page + 1) * ps);
+        let from = lba.max(lo);
+        let to = (lba + sectors as u64).min(hi);
+        if from >= to {
+            return 0;
         }
-        Ok((first, pages))
+        let n = to - from;
+        let bits = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
+        bits << (from - lo)
     }
 
     /// Entry point of every host request; also re-runs parked ones.
@@ -463,8 +498,8 @@ impl Controller {
                 req,
                 lun,
                 lba,
-                pages,
-            } => match self.check(lun, lba, pages) {
+                sectors,
+            } => match self.check(lun, lba, sectors) {
                 Err(e) => self.emit(Action::CompleteWrite {
                     req,
                     result: Err(e),
@@ -476,6 +511,8 @@ impl Controller {
                     self.stats.host_writes += 1;
                     let w = WriteReq {
                         lun,
+                        lba,
+                        sectors,
                         first,
                         pages,
                         next: 0,
@@ -491,8 +528,8 @@ impl Controller {
                 req,
                 lun,
                 lba,
-                pages,
-            } => match self.check(lun, lba, pages) {
+                sectors,
+            } => match self.check(lun, lba, sectors) {
                 Err(e) => self.emit(Action::CompleteRead {
                     req,
                     result: Err(e),
@@ -524,8 +561,8 @@ impl Controller {
                 req,
                 lun,
                 lba,
-                pages,
-            } => match self.check(lun, lba, pages) {
+                sectors,
+            } => match self.check(lun, lba, sectors) {
                 Err(e) => self.emit(Action::CompleteTrim {
                     req,
                     result: Err(e),
@@ -613,6 +650,9 @@ impl Controller {
 
     /// Moves everything forward that can move. Called after every input.
     pub(crate) fn pump(&mut self) {
+        if self.link_barrier && self.link_up && self.dma.is_empty() {
+            self.link_barrier = false;
+        }
         let parked = core::mem::take(&mut self.parked);
         for p in parked {
             self.host(p);

@@ -203,6 +203,7 @@ impl Controller {
                 clock,
             } => self.read_miss_done(req, index, page, clock, ok),
             DiskOp::Stage { key, slot } => self.staged(key, slot, ok),
+            DiskOp::Fill { req, index, page } => self.filled(req, index, page, ok),
         }
     }
 
@@ -221,12 +222,14 @@ impl Controller {
             return;
         }
         line.dirty = false;
+        line.dirty_sectors = 0;
         line.needs_mirror = false;
         let slot = line.slot.take();
         let gen = line.gen.take();
-        if let Some(PageRef::Slot(_)) = line.page {
+        if matches!(line.page, Some(PageRef::Slot(_))) && !line.write_busy {
             // An adopted page goes back to the hosted area: drop the line
-            // rather than keep a hosted slot busy as clean cache.
+            // rather than keep a hosted slot busy as clean cache. A line a
+            // write holds stays: that write's page replaces the slot.
             self.cache.remove(&key);
             self.clock += 1;
         }

@@ -6,10 +6,10 @@ use core::fmt;
 /// Why a host request or a partner input was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
-    /// The request's LBA is not on a page boundary or its length is zero.
-    Misaligned { lba: u64, pages: u32 },
+    /// The request has no sectors.
+    Empty { lba: u64 },
     /// The request reaches past the end of the LUN.
-    OutOfRange { lun: u32, lba: u64, pages: u32 },
+    OutOfRange { lun: u32, lba: u64, sectors: u32 },
     /// The backing disk reported an error.
     Disk { lun: u32, lba: u64 },
     /// The disks refused this controller's epoch: the partner fenced it
@@ -33,18 +33,11 @@ pub type Result<T> = core::result::Result<T, Error>;
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Misaligned { lba, pages } => {
-                write!(
-                    f,
-                    "request at LBA {lba} for {pages} pages is not page aligned"
-                )
-            }
-            Error::OutOfRange { lun, lba, pages } => {
-                write!(
-                    f,
-                    "request at LUN {lun} LBA {lba} for {pages} pages is past the end"
-                )
-            }
+            Error::Empty { lba } => write!(f, "request at LBA {lba} has no sectors"),
+            Error::OutOfRange { lun, lba, sectors } => write!(
+                f,
+                "request at LUN {lun} LBA {lba} for {sectors} sectors is past the end"
+            ),
             Error::Disk { lun, lba } => write!(f, "disk error on LUN {lun} at LBA {lba}"),
             Error::Fenced { epoch } => {
                 write!(f, "the partner fenced this controller (epoch {epoch})")

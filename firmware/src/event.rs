@@ -24,17 +24,19 @@ pub enum DiskStatus {
 pub enum Input {
     /// Power-on: publish the cache size, wait for the partner's.
     Start,
+    /// `lba` and `sectors` count sectors: a request may start and end
+    /// anywhere inside a page.
     HostRead {
         req: ReqId,
         lun: u32,
         lba: u64,
-        pages: u32,
+        sectors: u32,
     },
     HostWrite {
         req: ReqId,
         lun: u32,
         lba: u64,
-        pages: u32,
+        sectors: u32,
     },
     HostFlush {
         req: ReqId,
@@ -44,7 +46,7 @@ pub enum Input {
         req: ReqId,
         lun: u32,
         lba: u64,
-        pages: u32,
+        sectors: u32,
     },
     /// Host data for page `index` of write `req` is in the page it was given.
     HostDataLanded {
@@ -84,13 +86,13 @@ pub enum Message {
         req: ReqId,
         lun: u32,
         lba: u64,
-        pages: u32,
+        sectors: u32,
     },
     ForwardRead {
         req: ReqId,
         lun: u32,
         lba: u64,
-        pages: u32,
+        sectors: u32,
     },
     /// The owner finished a forwarded write; the origin replies to the host.
     WriteDone {
@@ -143,11 +145,18 @@ pub enum Action {
     },
     Submit(Command),
     RingDoorbell,
+    /// Land the host's data for page `index` of write `req` in `page`: first
+    /// a copy of `base` when given (the line's committed content, under a
+    /// partial page), then the host's sectors named by the `sectors` bitmap.
     LandHostData {
         req: ReqId,
         index: u32,
         page: PageRef,
+        sectors: u64,
+        base: Option<PageRef>,
     },
+    /// The pages the request spans; the runtime returns the requested
+    /// sectors of them.
     CompleteRead {
         req: ReqId,
         result: Result<Vec<PageRef>, Error>,

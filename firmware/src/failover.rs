@@ -149,6 +149,7 @@ impl Controller {
 
     pub(crate) fn link_down(&mut self) {
         self.link_up = false;
+        self.link_barrier = true;
         // A fresh partner seen after this is a new restart.
         self.fresh_seen = false;
     }
@@ -204,7 +205,7 @@ impl Controller {
             return;
         }
         let partner = self.partner_id();
-        let mut best: alloc::collections::BTreeMap<LineKey, (u32, u16)> = Default::default();
+        let mut best: alloc::collections::BTreeMap<LineKey, (u32, u16, u64)> = Default::default();
         for (slot, raw) in headers.iter().enumerate() {
             let r = match MetaRecord::decode_valid(raw) {
                 Ok(r) => r,
@@ -229,11 +230,11 @@ impl Controller {
                 self.stats.records_rejected += 1;
                 continue;
             }
-            if best.get(&k).is_none_or(|(s, _)| r.seq > *s) {
-                best.insert(k, (r.seq, r.slot));
+            if best.get(&k).is_none_or(|(s, _, _)| r.seq > *s) {
+                best.insert(k, (r.seq, r.slot, r.dirty));
             }
         }
-        for (k, (_, slot)) in best {
+        for (k, (_, slot, dirty)) in best {
             if self.cache.get(&k).is_some_and(|l| l.page.is_some()) {
                 continue;
             }
@@ -243,6 +244,7 @@ impl Controller {
             let l = self.cache.entry(k);
             l.page = Some(page);
             l.dirty = true;
+            l.dirty_sectors = dirty;
             l.seq = seq;
             l.needs_mirror = true;
             self.stats.slots_adopted += 1;
@@ -282,6 +284,17 @@ impl Controller {
         let me = self.cfg.cache_id;
         let theirs = |lun: u32| Config::home_of(lun) != me;
         if !fb.drained {
+            // Adopted pages already hardened but kept while a write held
+            // their line go back to the area now.
+            let stale: Vec<LineKey> = self
+                .cache
+                .lines()
+                .filter(|(_, l)| matches!(l.page, Some(PageRef::Slot(_))) && !l.dirty && l.idle())
+                .map(|(k, _)| *k)
+                .collect();
+            for k in stale {
+                self.cache.remove(&k);
+            }
             let lines_ok = self.cache.lines().all(|(k, l)| {
                 !matches!(l.page, Some(PageRef::Slot(_)))
                     && !(theirs(k.lun) && (l.dirty || !l.idle()))

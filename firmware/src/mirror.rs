@@ -23,11 +23,13 @@ use crate::event::{Action, Command, ReqId};
 impl Controller {
     /// Mirroring is possible: paired, link up, allocator programmed.
     pub(crate) fn can_mirror(&self) -> bool {
-        self.phase == Phase::Paired && self.link_up && self.partner_slots > 0
+        self.phase == Phase::Paired && self.link_up && self.partner_slots > 0 && !self.link_barrier
     }
 
     /// Starts landing the next page of each write whose previous page has
-    /// landed (pipelining, idea 3).
+    /// landed (pipelining, idea 3). A page the write covers only in part is
+    /// built on the line's committed content, or on the disk's when the
+    /// line is not cached (read-modify-write).
     pub(crate) fn pump_writes(&mut self) {
         let ids: Vec<ReqId> = self.writes.keys().copied().collect();
         for req in ids {
@@ -40,6 +42,7 @@ impl Controller {
                 page: w.first + w.next as u64,
             };
             let index = w.next;
+            let mask = self.page_mask(w.lba, w.sectors, key.page);
             if self.cache.get(&key).is_some_and(|l| l.write_busy) {
                 continue;
             }
@@ -48,10 +51,68 @@ impl Controller {
             let Some(page) = self.cache.alloc_page() else {
                 continue;
             };
+            let base = self.cache.get(&key).and_then(|l| l.page);
             self.cache.entry(key).write_busy = true;
             self.writes.get_mut(&req).expect("write present").landing = Some(page);
-            self.emit(Action::LandHostData { req, index, page });
+            if mask == self.full_mask() || base.is_some() {
+                self.emit(Action::LandHostData {
+                    req,
+                    index,
+                    page,
+                    sectors: mask,
+                    base: base.filter(|_| mask != self.full_mask()),
+                });
+            } else {
+                let io = self.io();
+                self.disk.insert(io, DiskOp::Fill { req, index, page });
+                let lba = self.lba_of(key);
+                self.emit(Action::DiskRead {
+                    io,
+                    lun: key.lun,
+                    lba,
+                    page,
+                });
+            }
         }
+    }
+
+    /// The disk content under a partial page is in: land the host's sectors
+    /// on it.
+    pub(crate) fn filled(&mut self, req: ReqId, index: u32, page: PageRef, ok: bool) {
+        let Some(w) = self.writes.get(&req) else {
+            self.cache.unpin(page);
+            return;
+        };
+        let key = LineKey {
+            lun: w.lun,
+            page: w.first + index as u64,
+        };
+        let mask = self.page_mask(w.lba, w.sectors, key.page);
+        if ok {
+            self.emit(Action::LandHostData {
+                req,
+                index,
+                page,
+                sectors: mask,
+                base: None,
+            });
+            return;
+        }
+        self.stats.disk_errors += 1;
+        let w = self.writes.get_mut(&req).expect("write present");
+        w.landing = None;
+        w.next += 1;
+        let lba = self.lba_of(key);
+        let pp = PendingPage {
+            req: Some(req),
+            index,
+            key,
+            page,
+            seq: 0,
+            gen: None,
+            mask,
+        };
+        self.abandon(pp, Error::Disk { lun: key.lun, lba });
     }
 
     pub(crate) fn landed(&mut self, req: ReqId, index: u32) {
@@ -67,10 +128,12 @@ impl Controller {
             lun: w.lun,
             page: w.first + index as u64,
         };
+        let (lba, sectors) = (w.lba, w.sectors);
         if self.cfg.mutation == Mutation::AckBeforeMirror && w.next == w.pages && !w.acked {
             w.acked = true;
             self.reply_write(req, Ok(()));
         }
+        let mask = self.page_mask(lba, sectors, key.page);
         self.mirror_queue.push_back(PendingPage {
             req: Some(req),
             index,
@@ -78,6 +141,7 @@ impl Controller {
             page,
             seq: 0,
             gen: None,
+            mask,
         });
     }
 
@@ -107,6 +171,7 @@ impl Controller {
             let page = line.page.expect("page present");
             line.write_busy = true;
             line.needs_mirror = false;
+            let mask = line.dirty_sectors;
             self.cache.pin(page);
             self.mirror_queue.push_back(PendingPage {
                 req: None,
@@ -115,6 +180,7 @@ impl Controller {
                 page,
                 seq: 0,
                 gen: None,
+                mask,
             });
         }
     }
@@ -147,9 +213,14 @@ impl Controller {
                 // it always fits once destage has freed some.
                 let max_run = MAX_DESC_SLOTS.min((self.partner_slots as usize / 2).max(1));
                 let mut run: Vec<PendingPage> = Vec::new();
+                let full = self.full_mask();
                 for pp in list {
+                    // One descriptor carries the first and the last page's
+                    // bitmaps; the pages between must be fully dirty.
                     let joins = run.last().is_some_and(|l: &PendingPage| {
-                        l.key.lun == pp.key.lun && l.key.page + 1 == pp.key.page
+                        l.key.lun == pp.key.lun
+                            && l.key.page + 1 == pp.key.page
+                            && (run.len() == 1 || self.record_mask(l) == full)
                     }) && run.len() < max_run;
                     if !joins && !run.is_empty() {
                         self.submit_mirror(core::mem::take(&mut run));
@@ -160,6 +231,15 @@ impl Controller {
                     self.submit_mirror(run);
                 }
             }
+        }
+    }
+
+    /// The dirty-sector bitmap the partner records for a page: what this
+    /// version changes plus what a dirty committed version already did.
+    fn record_mask(&self, pp: &PendingPage) -> u64 {
+        match self.cache.get(&pp.key) {
+            Some(l) if l.dirty => l.dirty_sectors | pp.mask,
+            _ => pp.mask,
         }
     }
 
@@ -182,8 +262,8 @@ impl Controller {
             lba: self.lba_of(k),
             lun: k.lun,
             seq: first_seq,
-            dirty_first: self.full_mask(),
-            dirty_last: self.full_mask(),
+            dirty_first: self.record_mask(&pages[0]),
+            dirty_last: self.record_mask(&pages[pages.len() - 1]),
             cache_id: self.cfg.cache_id,
             epoch: self.epoch,
             ..Default::default()
@@ -251,6 +331,13 @@ impl Controller {
         let old_slot = core::mem::replace(&mut line.slot, slot);
         let old_gen = core::mem::replace(&mut line.gen, pp.gen);
         line.seq = pp.seq;
+        // The new version's dirty sectors add to those of a dirty version it
+        // replaces; a version written through to disk has none.
+        line.dirty_sectors = match (dirty, line.dirty) {
+            (false, _) => 0,
+            (true, true) => line.dirty_sectors | pp.mask,
+            (true, false) => pp.mask,
+        };
         line.dirty = dirty;
         if !dirty {
             line.hardened_seq = pp.seq;

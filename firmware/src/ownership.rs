@@ -54,7 +54,7 @@ impl Controller {
                                 req,
                                 lun,
                                 lba,
-                                pages,
+                                sectors,
                             } => {
                                 self.stats.writes_forwarded += 1;
                                 self.forwarded_out.insert(req, true);
@@ -62,14 +62,14 @@ impl Controller {
                                     req,
                                     lun,
                                     lba,
-                                    pages,
+                                    sectors,
                                 }
                             }
                             Input::HostRead {
                                 req,
                                 lun,
                                 lba,
-                                pages,
+                                sectors,
                             } => {
                                 self.stats.reads_forwarded += 1;
                                 self.forwarded_out.insert(req, false);
@@ -77,7 +77,7 @@ impl Controller {
                                     req,
                                     lun,
                                     lba,
-                                    pages,
+                                    sectors,
                                 }
                             }
                             _ => return false,
@@ -147,28 +147,28 @@ impl Controller {
                 req,
                 lun,
                 lba,
-                pages,
+                sectors,
             } => {
                 self.forwarded.insert(req);
                 self.host(Input::HostWrite {
                     req,
                     lun,
                     lba,
-                    pages,
+                    sectors,
                 });
             }
             Message::ForwardRead {
                 req,
                 lun,
                 lba,
-                pages,
+                sectors,
             } => {
                 self.forwarded.insert(req);
                 self.host(Input::HostRead {
                     req,
                     lun,
                     lba,
-                    pages,
+                    sectors,
                 });
             }
             Message::WriteDone { req, result } if self.forwarded_out.remove(&req).is_some() => {

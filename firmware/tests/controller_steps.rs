@@ -42,7 +42,9 @@ fn submits(a: &[Action], op: u8) -> Vec<duplex_firmware::Command> {
 fn landing(a: &[Action]) -> Vec<(u64, u32, PageRef)> {
     a.iter()
         .filter_map(|x| match x {
-            Action::LandHostData { req, index, page } => Some((*req, *index, *page)),
+            Action::LandHostData {
+                req, index, page, ..
+            } => Some((*req, *index, *page)),
             _ => None,
         })
         .collect()
@@ -99,7 +101,7 @@ fn a_write_is_acknowledged_only_after_every_mirror_completion_and_pages_pipeline
             req: 7,
             lun: 0,
             lba: 0,
-            pages: 2,
+            sectors: 16,
         },
         10,
     );
@@ -129,7 +131,7 @@ fn write_one(fw: &mut Controller, req: u64, slot: u16, t: u64) -> Vec<Action> {
             req,
             lun: 0,
             lba: 0,
-            pages: 1,
+            sectors: 8,
         },
         t,
     );
@@ -160,7 +162,7 @@ fn read_hits_come_from_the_cache_and_misses_from_disk() {
             req: 9,
             lun: 0,
             lba: 0,
-            pages: 2,
+            sectors: 16,
         },
         20,
     );
@@ -269,7 +271,7 @@ fn partner_death_fences_first_then_adopts_and_writes_go_through() {
             req: 3,
             lun: 0,
             lba: 0,
-            pages: 1,
+            sectors: 8,
         },
         20,
     );
@@ -313,7 +315,7 @@ fn a_fenced_controller_fails_what_it_holds_and_stops() {
             req: 4,
             lun: 0,
             lba: 0,
-            pages: 1,
+            sectors: 8,
         },
         6,
     );
@@ -341,7 +343,7 @@ fn a_fenced_controller_fails_what_it_holds_and_stops() {
                 req: 5,
                 lun: 0,
                 lba: 0,
-                pages: 1
+                sectors: 8
             },
             9
         )
@@ -364,7 +366,7 @@ fn ownership_is_requested_granted_after_hardening_and_switched_back() {
             req: 2,
             lun: 0,
             lba: 8,
-            pages: 1,
+            sectors: 8,
         },
         20,
     );
@@ -428,7 +430,7 @@ fn ownership_is_requested_granted_after_hardening_and_switched_back() {
             req: 3,
             lun: 0,
             lba: 0,
-            pages: 1,
+            sectors: 8,
         },
         t + 1,
     );
@@ -543,7 +545,7 @@ fn trim_hardens_then_drops_the_range() {
             req: 8,
             lun: 0,
             lba: 0,
-            pages: 4,
+            sectors: 32,
         },
         t,
     );

@@ -1,7 +1,9 @@
 //! Exhaustive crash points (DESIGN.md ideas 3, 9, 10): every workload of at
-//! most three writes over at most four LBAs (pages) of one LUN, each write a
+//! most three writes over at most four LBAs of one LUN, each write a
 //! contiguous range, and a crash of either controller before every event of
-//! the workload's window. After failover and failback every page must read
+//! the workload's window. The four LBAs are sectors 6..=9: they straddle a
+//! page boundary, so writes are partial pages (read-modify-write, dirty-sector
+//! bitmaps) and multi-page. After failover and failback every page must read
 //! back its latest acknowledged content, or the content of a write in flight
 //! at the crash.
 
@@ -10,12 +12,12 @@ mod common;
 use duplex_firmware::sim::run;
 use duplex_firmware::sim::world::{At, Fault, Op, SimConfig};
 
-/// The ten contiguous ranges inside four pages.
+/// The ten contiguous ranges of LBAs 6..=9 (pages are 8 sectors).
 fn ranges() -> Vec<(u64, u32)> {
     let mut v = Vec::new();
     for start in 0..4u64 {
         for len in 1..=(4 - start) as u32 {
-            v.push((start, len));
+            v.push((6 + start, len));
         }
     }
     v
@@ -28,12 +30,12 @@ fn workloads(n: usize) -> Vec<Vec<Op>> {
         out = out
             .into_iter()
             .flat_map(|w| {
-                r.iter().map(move |&(page, pages)| {
+                r.iter().map(move |&(lba, sectors)| {
                     let mut w = w.clone();
                     w.push(Op::Write {
                         lun: 0,
-                        page,
-                        pages,
+                        lba,
+                        sectors,
                     });
                     w
                 })

@@ -46,7 +46,13 @@ impl World {
                     self.nodes[n].card.doorbell();
                 }
             }
-            Action::LandHostData { req, index, page } => {
+            Action::LandHostData {
+                req,
+                index,
+                page,
+                sectors,
+                base,
+            } => {
                 let Some(r) = self.reqs.get(&req) else {
                     self.fail(format!("node {n} lands data of unknown request {req}"));
                     return;
@@ -54,18 +60,40 @@ impl World {
                 let ReqKind::Write { id } = r.kind else {
                     return;
                 };
-                let bytes = pattern(id, r.lun, r.first + index as u64, pb);
-                if r.node != n {
+                let (lun, lba, count, first, origin) = (r.lun, r.lba, r.sectors, r.first, r.node);
+                let ps = self.cfg.page_sectors as u64;
+                let sb = self.cfg.sector_bytes as usize;
+                let pno = first + index as u64;
+                // The firmware's bitmap must be exactly the request's sectors
+                // inside this page (idea 4).
+                let want: u64 = (0..ps)
+                    .filter(|b| (lba..lba + count as u64).contains(&(pno * ps + b)))
+                    .fold(0, |m, b| m | 1 << b);
+                if sectors != want {
+                    self.fail(format!("node {n}: page {pno} of write {req} lands bitmap {sectors:#x}, request covers {want:#x}"));
+                }
+                if origin != n {
                     // Forwarded: the data crosses the link.
-                    self.nodes[n ^ 1].card.stats.link_bytes += pb as u64;
+                    self.nodes[n ^ 1].card.stats.link_bytes +=
+                        sectors.count_ones() as u64 * sb as u64;
                 }
                 // Every landing for the partner's LUNs counts: a write in
                 // flight when the partner left is committed while it is away.
-                if crate::Config::home_of(r.lun) as usize != n {
-                    self.away_landed[n].insert((r.lun, r.first + index as u64));
+                if crate::Config::home_of(lun) as usize != n {
+                    self.away_landed[n].insert((lun, pno));
                 }
                 let at = self.iova(n, page);
-                self.nodes[n].mem[at..at + pb].copy_from_slice(&bytes);
+                if let Some(b) = base {
+                    let from = self.iova(n, b);
+                    self.nodes[n].mem.copy_within(from..from + pb, at);
+                }
+                for bit in 0..ps {
+                    if sectors & (1 << bit) != 0 {
+                        let bytes = pattern(id, lun, pno * ps + bit, sb);
+                        let o = at + bit as usize * sb;
+                        self.nodes[n].mem[o..o + sb].copy_from_slice(&bytes);
+                    }
+                }
                 let inc = self.nodes[n].inc;
                 let lat = self.rng.range(1, 2);
                 self.at(
@@ -92,15 +120,24 @@ impl World {
                     if r.node != n {
                         self.nodes[n].card.stats.link_bytes += pb as u64 * r.pages as u64;
                     }
+                    let ps = self.cfg.page_sectors as u64;
+                    let sb = self.cfg.sector_bytes as usize;
                     for (i, p) in pages.iter().enumerate() {
                         let at = self.iova(n, *p);
-                        let bytes = self.nodes[n].mem[at..at + pb].to_vec();
-                        let page = r.first + i as u64;
-                        if let Err(e) = self
-                            .reference
-                            .check(r.lun, page, floors[i], self.now, &bytes)
-                        {
-                            self.fail(format!("read {req} on node {n}: {e}"));
+                        let pno = r.first + i as u64;
+                        for bit in 0..ps {
+                            let sector = pno * ps + bit;
+                            if !(r.lba..r.lba + r.sectors as u64).contains(&sector) {
+                                continue;
+                            }
+                            let o = at + bit as usize * sb;
+                            let bytes = self.nodes[n].mem[o..o + sb].to_vec();
+                            let floor = floors[(sector - r.lba) as usize];
+                            if let Err(e) =
+                                self.reference.check(r.lun, sector, floor, self.now, &bytes)
+                            {
+                                self.fail(format!("read {req} on node {n}: {e}"));
+                            }
                         }
                         self.report.reads_checked += 1;
                     }
@@ -116,7 +153,8 @@ impl World {
                 let ReqKind::Write { id } = r.kind else {
                     return;
                 };
-                let range = r.first..r.first + r.pages as u64;
+                let range = r.lba..r.lba + r.sectors as u64;
+                let pages = r.first..r.first + r.pages as u64;
                 match result {
                     Ok(()) => {
                         // A write issued after the partner left and
@@ -125,7 +163,7 @@ impl World {
                             || self.nodes[n].fw.failing_back();
                         let after = r.issued > self.away_since[n];
                         if away && after && crate::Config::home_of(r.lun) as usize != n {
-                            for p in range.clone() {
+                            for p in pages.clone() {
                                 self.away_acked[n].insert((r.lun, p));
                             }
                         }

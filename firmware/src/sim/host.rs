@@ -25,20 +25,29 @@ impl World {
         let req = self.next_req;
         self.next_req += 1;
         let ps = self.cfg.page_sectors as u64;
+        let span = |lba: u64, sectors: u32| {
+            (
+                lba / ps,
+                ((lba + sectors as u64 - 1) / ps - lba / ps + 1) as u32,
+            )
+        };
         match op {
-            Op::Write { lun, page, pages } => {
+            Op::Write { lun, lba, sectors } => {
                 let Some(n) = self.route(lun) else { return };
                 let id = self.next_write;
                 self.next_write += 1;
                 self.report.writes_issued += 1;
                 self.reference
-                    .issue(id, lun, page..page + pages as u64, self.now);
+                    .issue(id, lun, lba..lba + sectors as u64, self.now);
+                let (first, pages) = span(lba, sectors);
                 self.reqs.insert(
                     req,
                     HostReq {
                         kind: ReqKind::Write { id },
                         lun,
-                        first: page,
+                        lba,
+                        sectors,
+                        first,
                         pages,
                         node: n,
                         issued: self.now,
@@ -47,31 +56,28 @@ impl World {
                     },
                 );
                 let inc = self.nodes[n].inc;
-                self.at(
-                    self.now,
-                    Ev::Input(
-                        n,
-                        inc,
-                        Input::HostWrite {
-                            req,
-                            lun,
-                            lba: page * ps,
-                            pages,
-                        },
-                    ),
-                );
+                let input = Input::HostWrite {
+                    req,
+                    lun,
+                    lba,
+                    sectors,
+                };
+                self.at(self.now, Ev::Input(n, inc, input));
             }
-            Op::Read { lun, page, pages } => {
+            Op::Read { lun, lba, sectors } => {
                 let Some(n) = self.route(lun) else { return };
-                let floors = (page..page + pages as u64)
-                    .map(|p| self.reference.floor(lun, p))
+                let floors = (lba..lba + sectors as u64)
+                    .map(|s| self.reference.floor(lun, s))
                     .collect();
+                let (first, pages) = span(lba, sectors);
                 self.reqs.insert(
                     req,
                     HostReq {
                         kind: ReqKind::Read { floors },
                         lun,
-                        first: page,
+                        lba,
+                        sectors,
+                        first,
                         pages,
                         node: n,
                         issued: self.now,
@@ -80,19 +86,13 @@ impl World {
                     },
                 );
                 let inc = self.nodes[n].inc;
-                self.at(
-                    self.now,
-                    Ev::Input(
-                        n,
-                        inc,
-                        Input::HostRead {
-                            req,
-                            lun,
-                            lba: page * ps,
-                            pages,
-                        },
-                    ),
-                );
+                let input = Input::HostRead {
+                    req,
+                    lun,
+                    lba,
+                    sectors,
+                };
+                self.at(self.now, Ev::Input(n, inc, input));
             }
             Op::Flush => {
                 // A host flush goes to both controllers: each hardens its own
@@ -110,6 +110,8 @@ impl World {
                         HostReq {
                             kind: ReqKind::Other,
                             lun: 0,
+                            lba: 0,
+                            sectors: 0,
                             first: 0,
                             pages: 0,
                             node: n,
@@ -141,9 +143,19 @@ impl World {
                     .range(1, self.cfg.max_write_pages as u64)
                     .min(self.cfg.lun_pages) as u32;
                 let page = self.rng.below(self.cfg.lun_pages - pages as u64 + 1);
+                let ps = self.cfg.page_sectors as u64;
+                // Half the requests are page aligned, half start and end
+                // anywhere (partial pages: read-modify-write, idea 4 bitmaps).
+                let (lba, sectors) = if self.rng.chance(50) {
+                    (page * ps, pages * ps as u32)
+                } else {
+                    let lba = page * ps + self.rng.below(ps);
+                    let max = self.cfg.lun_pages * ps - lba;
+                    (lba, self.rng.range(1, (pages as u64 * ps).min(max)) as u32)
+                };
                 match self.rng.below(10) {
-                    0..=5 => Op::Write { lun, page, pages },
-                    6..=8 => Op::Read { lun, page, pages },
+                    0..=5 => Op::Write { lun, lba, sectors },
+                    6..=8 => Op::Read { lun, lba, sectors },
                     _ => Op::Flush,
                 }
             }

@@ -1,9 +1,9 @@
 //! Reference model of the storage: which contents each page may read back.
 //!
-//! Every write has a unique id; its page `p` holds `pattern(id, lun, p)`.
-//! A write `w` to a page is *superseded* once some acknowledged write to the
-//! same page was issued after `w` ended (was acknowledged, failed, or was
-//! lost with its controller). A read may return any write to the page that
+//! Every write has a unique id; its sector `s` holds `pattern(id, lun, s)`.
+//! A write `w` to a sector is *superseded* once some acknowledged write to
+//! the same sector was issued after `w` ended (was acknowledged, failed, or was
+//! lost with its controller). A read may return any write to the sector that
 //! was issued before the read completed and was not superseded when the read
 //! was issued. Anything else — a lost acknowledged write, a resurrected old
 //! version, a torn page — is a violation.
@@ -25,11 +25,11 @@ pub struct Reference {
     pages: BTreeMap<(u32, u64), Vec<Version>>,
     /// Max issue time of acknowledged writes, per page.
     floor: BTreeMap<(u32, u64), u64>,
-    page_bytes: usize,
+    unit_bytes: usize,
 }
 
-/// The bytes page `page` of LUN `lun` holds after write `id` (id 0 is the
-/// initial content of the disks).
+/// The bytes sector `page` of LUN `lun` holds after write `id` (id 0 is the
+/// initial content of the disks); `page_bytes` is the sector size.
 pub fn pattern(id: u64, lun: u32, page: u64, page_bytes: usize) -> Vec<u8> {
     let mut v = Vec::with_capacity(page_bytes);
     let mut x = id
@@ -48,9 +48,9 @@ pub fn pattern(id: u64, lun: u32, page: u64, page_bytes: usize) -> Vec<u8> {
 }
 
 impl Reference {
-    pub fn new(page_bytes: usize) -> Self {
+    pub fn new(unit_bytes: usize) -> Self {
         Reference {
-            page_bytes,
+            unit_bytes,
             ..Default::default()
         }
     }
@@ -129,7 +129,7 @@ impl Reference {
     ) -> Result<u64, String> {
         let ids = self.allowed(lun, page, floor, now);
         for &id in &ids {
-            if bytes == pattern(id, lun, page, self.page_bytes).as_slice() {
+            if bytes == pattern(id, lun, page, self.unit_bytes).as_slice() {
                 return Ok(id);
             }
         }
@@ -140,10 +140,10 @@ impl Reference {
                 .get(&(lun, page))
                 .into_iter()
                 .flatten()
-                .any(|v| bytes == pattern(v.id, lun, page, self.page_bytes).as_slice())
+                .any(|v| bytes == pattern(v.id, lun, page, self.unit_bytes).as_slice())
             && got != 0;
         Err(format!(
-            "LUN {lun} page {page}: read back write {got}{} at t={now}, allowed {ids:?} (floor {floor})",
+            "LUN {lun} sector {page}: read back write {got}{} at t={now}, allowed {ids:?} (floor {floor})",
             if torn { " (torn or foreign bytes)" } else { "" }
         ))
     }

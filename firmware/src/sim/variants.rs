@@ -26,17 +26,18 @@ impl VariantRow {
 
 /// The fixed workload: `n` operations, writes of 1–16 pages (two in three)
 /// and reads, over two LUNs, then a flush.
-pub fn fixed_workload(n: usize, lun_pages: u64) -> Vec<Op> {
+pub fn fixed_workload(n: usize, lun_pages: u64, page_sectors: u64) -> Vec<Op> {
     let mut r = SplitMix64::new(0x5EED);
     let mut ops: Vec<Op> = (0..n)
         .map(|_| {
             let lun = r.below(2) as u32;
             let pages = r.range(1, 16) as u32;
             let page = r.below(lun_pages - pages as u64 + 1);
+            let (lba, sectors) = (page * page_sectors, pages * page_sectors as u32);
             if r.below(3) < 2 {
-                Op::Write { lun, page, pages }
+                Op::Write { lun, lba, sectors }
             } else {
-                Op::Read { lun, page, pages }
+                Op::Read { lun, lba, sectors }
             }
         })
         .collect();
@@ -64,7 +65,7 @@ pub fn variant_table(ops: usize) -> Vec<VariantRow> {
             c.cache_bytes = [32 * 1024, 32 * 1024];
             c.metadata = metadata;
             c.hardening = hardening;
-            c.workload = Some(fixed_workload(ops, c.lun_pages));
+            c.workload = Some(fixed_workload(ops, c.lun_pages, c.page_sectors as u64));
             let r = run(c);
             assert!(
                 r.failures.is_empty(),

@@ -31,8 +31,17 @@ pub enum At {
 /// A host operation of an explicit workload.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
-    Write { lun: u32, page: u64, pages: u32 },
-    Read { lun: u32, page: u64, pages: u32 },
+    /// `lba` and `sectors` in sectors.
+    Write {
+        lun: u32,
+        lba: u64,
+        sectors: u32,
+    },
+    Read {
+        lun: u32,
+        lba: u64,
+        sectors: u32,
+    },
     Flush,
 }
 
@@ -171,6 +180,8 @@ pub(super) enum ReqKind {
 pub(super) struct HostReq {
     pub(super) kind: ReqKind,
     pub(super) lun: u32,
+    pub(super) lba: u64,
+    pub(super) sectors: u32,
     pub(super) first: u64,
     pub(super) pages: u32,
     pub(super) node: usize,
@@ -245,7 +256,7 @@ impl World {
             inbound_open: true,
         };
         let nodes = vec![node(&c0, &c1), node(&c1, &c0)];
-        let page_bytes = c0.page_bytes() as usize;
+        let cfg_sector_bytes = c0.sector_bytes as usize;
         let mut w = World {
             rng: SplitMix64::new(cfg.seed),
             faults: cfg.faults.clone(),
@@ -262,7 +273,7 @@ impl World {
             fence: 0,
             link_cut: false,
             events: BTreeMap::new(),
-            reference: Reference::new(page_bytes),
+            reference: Reference::new(cfg_sector_bytes),
             reqs: BTreeMap::new(),
             next_req: 1,
             next_write: 1,
@@ -312,10 +323,13 @@ impl World {
         self.nodes[n].fw.config().page_iova(p) as usize
     }
     pub(super) fn disk_page(&self, lun: u32, page: u64) -> Vec<u8> {
-        self.disk
-            .get(&(lun, page))
-            .cloned()
-            .unwrap_or_else(|| pattern(0, lun, page, self.page_bytes()))
+        self.disk.get(&(lun, page)).cloned().unwrap_or_else(|| {
+            let ps = self.cfg.page_sectors as u64;
+            let sb = self.cfg.sector_bytes as usize;
+            (page * ps..(page + 1) * ps)
+                .flat_map(|s| pattern(0, lun, s, sb))
+                .collect()
+        })
     }
 
     /// Runs one event; false when the queue is empty.
@@ -473,7 +487,7 @@ impl World {
             let r = self.reqs.remove(&id).expect("req");
             if let ReqKind::Write { id } = r.kind {
                 self.reference
-                    .close(id, r.lun, r.first..r.first + r.pages as u64, self.now);
+                    .close(id, r.lun, r.lba..r.lba + r.sectors as u64, self.now);
             }
         }
     }
@@ -690,7 +704,12 @@ pub fn run(cfg: SimConfig) -> RunReport {
     for lun in 0..luns {
         for page in (0..lp).step_by(8) {
             let pages = 8.min(lp - page) as u32;
-            w.issue(Op::Read { lun, page, pages });
+            let ps = w.cfg.page_sectors as u64;
+            w.issue(Op::Read {
+                lun,
+                lba: page * ps,
+                sectors: pages * ps as u32,
+            });
         }
     }
     if !w.run_until(limit * 2, |w| w.reqs.values().all(|r| r.orphan)) {
