@@ -684,14 +684,16 @@ impl Controller {
     }
 
     /// Flushes and trims complete once every version dirty when they arrived
-    /// is on disk.
+    /// is on disk: its line is clean (a dirty version only becomes clean by
+    /// reaching disk, or by a newer one written through) or a version at
+    /// least as new is hardened.
     fn pump_flushes(&mut self) {
         let mut i = 0;
         while i < self.flushes.len() {
             let done = self.flushes[i].waits.iter().all(|(k, seq)| {
                 self.cache
                     .get(k)
-                    .is_none_or(|l| l.hardened_seq >= *seq || !l.dirty && l.seq >= *seq)
+                    .is_none_or(|l| !l.dirty || l.hardened_seq >= *seq)
             });
             if !done {
                 i += 1;

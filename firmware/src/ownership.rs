@@ -40,7 +40,7 @@ impl Controller {
         }
         match self.owner_of(lun) {
             Some(o) if o == me => true,
-            Some(_) if self.can_mirror() && !self.forwarded_in(req) => {
+            Some(_) if self.can_mirror() => {
                 match (write, self.cfg.ownership) {
                     (true, OwnershipPolicy::TakeOwnership) => {
                         if self.requested.insert(lun) {
@@ -57,7 +57,7 @@ impl Controller {
                                 sectors,
                             } => {
                                 self.stats.writes_forwarded += 1;
-                                self.forwarded_out.insert(req, true);
+                                self.note_forward(req, true);
                                 Message::ForwardWrite {
                                     req,
                                     lun,
@@ -72,7 +72,7 @@ impl Controller {
                                 sectors,
                             } => {
                                 self.stats.reads_forwarded += 1;
-                                self.forwarded_out.insert(req, false);
+                                self.note_forward(req, false);
                                 Message::ForwardRead {
                                     req,
                                     lun,
@@ -94,8 +94,20 @@ impl Controller {
         }
     }
 
-    fn forwarded_in(&self, req: u64) -> bool {
-        self.forwarded.contains(&req)
+    /// Bookkeeping of a request sent to the partner. A request the partner
+    /// forwarded to us goes back to its origin (ownership moved meanwhile):
+    /// the origin answers it, so we forget it.
+    fn note_forward(&mut self, req: u64, write: bool) {
+        if !self.forwarded.remove(&req) {
+            self.forwarded_out.insert(req, write);
+        }
+    }
+
+    /// A request arriving from the partner: ours coming back, or theirs.
+    fn note_forwarded_in(&mut self, req: u64) {
+        if self.forwarded_out.remove(&req).is_none() {
+            self.forwarded.insert(req);
+        }
     }
 
     pub(crate) fn emit_message(&mut self, m: Message) {
@@ -149,7 +161,7 @@ impl Controller {
                 lba,
                 sectors,
             } => {
-                self.forwarded.insert(req);
+                self.note_forwarded_in(req);
                 self.host(Input::HostWrite {
                     req,
                     lun,
@@ -163,7 +175,7 @@ impl Controller {
                 lba,
                 sectors,
             } => {
-                self.forwarded.insert(req);
+                self.note_forwarded_in(req);
                 self.host(Input::HostRead {
                     req,
                     lun,

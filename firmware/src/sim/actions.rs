@@ -170,12 +170,18 @@ impl World {
                         self.report.writes_acked += 1;
                         self.report.workload_last_step = self.step;
                         self.reference.ack(id, r.lun, range, self.now);
-                        if self.split_window {
+                        if self.split_window && r.issued >= self.cut_at {
                             // From the cut until the pair is whole again only
-                            // one side may acknowledge writes to a LUN (idea 9).
+                            // one side may acknowledge new writes to a LUN:
+                            // a write issued after the cut cannot have been
+                            // mirrored, so the losing side must not ack it
+                            // (idea 9).
                             let prev = *self.cut_acks.entry(r.lun).or_insert(n);
                             if prev != n {
-                                self.fail(format!("both controllers acknowledged writes to LUN {} during a link cut", r.lun));
+                                self.fail(format!(
+                                    "both controllers acknowledged writes to LUN {} during a link cut",
+                                    r.lun
+                                ));
                             }
                         }
                     }

@@ -235,6 +235,7 @@ pub struct World {
     pub(super) away_since: [u64; 2],
     /// A link cut happened and the pair has not come back together since.
     pub(super) split_window: bool,
+    pub(super) cut_at: u64,
     pub report: RunReport,
 }
 
@@ -282,6 +283,7 @@ impl World {
             stopping: false,
             link_last: [0; 2],
             split_window: false,
+            cut_at: 0,
             away_acked: Default::default(),
             away_landed: Default::default(),
             was_degraded: [false; 2],
@@ -413,6 +415,7 @@ impl World {
                 let was_ok = self.link_ok();
                 self.link_cut = true;
                 self.split_window = true;
+                self.cut_at = self.now;
                 self.cut_acks.clear();
                 if was_ok {
                     for n in 0..2 {

@@ -6,14 +6,14 @@ use duplex_firmware::sim::world::{At, Fault, SimConfig};
 use duplex_firmware::sim::{run, RunReport};
 use duplex_firmware::{HardeningMode, MetadataMode, OwnershipPolicy};
 
-/// `DUPLEX_SEED=N` reruns one seed; otherwise `0..n`.
+/// `DUPLEX_SEED=N` reruns one seed; `DUPLEX_SEEDS=N` widens a campaign to
+/// `0..N` (soak runs); otherwise `0..n`.
 pub fn seeds(n: u64) -> Vec<u64> {
-    match std::env::var("DUPLEX_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    {
-        Some(s) => vec![s],
-        None => (0..n).collect(),
+    let env = |k: &str| std::env::var(k).ok().and_then(|s| s.parse().ok());
+    match (env("DUPLEX_SEED"), env("DUPLEX_SEEDS")) {
+        (Some(s), _) => vec![s],
+        (None, Some(m)) => (0..m).collect(),
+        (None, None) => (0..n).collect(),
     }
 }
 
