@@ -24,10 +24,6 @@ impl Controller {
     /// forwarded.
     pub(crate) fn serve_here(&mut self, lun: u32, write: bool, input: &Input) -> bool {
         let me = self.cfg.cache_id;
-        let req = match input {
-            Input::HostWrite { req, .. } | Input::HostRead { req, .. } => *req,
-            _ => 0,
-        };
         let partner_home_in_failback = self.failback.is_some() && Config::home_of(lun) != me;
         let blocked = self.phase == Phase::Booting
             || self.adopting
