@@ -12,6 +12,7 @@ use duplex_regs::{meta_kind, MetaRecord};
 
 use crate::cache::{Cache, LineKey, PageRef};
 use crate::config::{Config, HardeningMode};
+use crate::destage_queue::DestageQueue;
 use crate::error::Error;
 use crate::event::{Action, Input, ReqId, Tick};
 use crate::hardening::{
@@ -234,6 +235,7 @@ pub struct Controller {
     /// descriptor sent before has completed, so a retried RELEASE, TOGGLE or
     /// CLEAR can never be overtaken by one sent after it (ideas 6, 7).
     pub(crate) link_barrier: bool,
+    pub(crate) wb_queue: DestageQueue,
     pub(crate) awaiting_handback: bool,
     pub(crate) adopting: bool,
     pub(crate) marked: TrackBitmap,
@@ -298,6 +300,7 @@ impl Controller {
             epoch_first_io: 0,
             last_marked: Vec::new(),
             link_barrier: false,
+            wb_queue: DestageQueue::default(),
             awaiting_handback: false,
             adopting: false,
             failback: None,
@@ -377,6 +380,15 @@ impl Controller {
             self.awaiting_handback,
             self.owner,
         )
+    }
+    /// The write-back queue names exactly the dirty lines, each with the
+    /// slot of its mirror (checked by the simulator).
+    pub fn destage_queue_consistent(&self) -> bool {
+        let dirty: alloc::vec::Vec<_> = self.cache.lines().filter(|(_, l)| l.dirty).collect();
+        dirty.len() == self.wb_queue.len()
+            && dirty
+                .iter()
+                .all(|(k, l)| self.wb_queue.contains(k) && self.wb_queue.slot_of(k) == l.slot)
     }
     pub fn dirty_lines(&self) -> usize {
         self.cache.lines().filter(|(_, l)| l.dirty).count()

@@ -34,8 +34,8 @@ impl Controller {
         let rt = self.tracker.range_tracks;
         let mut urgent: Vec<LineKey> = Vec::new();
         let mut rest: Vec<LineKey> = Vec::new();
-        for k in self.cache.lru_order() {
-            let l = self.cache.get(k).expect("lru line present");
+        for k in self.wb_queue.iter() {
+            let Some(l) = self.cache.get(k) else { continue };
             if !l.dirty || l.disk_busy || l.page.is_none() {
                 continue;
             }
@@ -62,8 +62,10 @@ impl Controller {
     fn start_destage(&mut self, key: LineKey) {
         let line = self.cache.get_mut(&key).expect("line present");
         let page = line.page.expect("dirty line has a page");
-        let (seq, slot) = (line.seq, line.slot);
+        let seq = line.seq;
         line.disk_busy = true;
+        // The write-back queue holds the slot of the version being destaged.
+        let slot = self.wb_queue.slot_of(&key);
         self.cache.pin(page);
         self.destaging += 1;
         let io = self.io();
@@ -224,7 +226,9 @@ impl Controller {
         line.dirty = false;
         line.dirty_sectors = 0;
         line.needs_mirror = false;
-        let slot = line.slot.take();
+        line.slot = None;
+        let slot = self.wb_queue.slot_of(&key);
+        self.wb_queue.cleaned(&key);
         let gen = line.gen.take();
         if matches!(line.page, Some(PageRef::Slot(_))) && !line.write_busy {
             // An adopted page goes back to the hosted area: drop the line

@@ -183,6 +183,7 @@ impl Controller {
         self.copyback_todo.clear();
         self.giving.clear();
         self.requested.clear();
+        self.wb_queue.forget_slots();
         let keys = self.cache.keys();
         for k in keys {
             let l = self.cache.get_mut(&k).expect("line present");
@@ -245,6 +246,7 @@ impl Controller {
             l.page = Some(page);
             l.dirty = true;
             l.dirty_sectors = dirty;
+            self.wb_queue.dirtied(k, None);
             l.seq = seq;
             l.needs_mirror = true;
             self.stats.slots_adopted += 1;
@@ -543,6 +545,7 @@ impl Controller {
         self.writes.clear();
         self.reads.clear();
         self.cache = Cache::new(0);
+        self.wb_queue.clear();
         self.phase = Phase::Fenced;
     }
 }

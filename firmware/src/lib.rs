@@ -14,6 +14,7 @@ pub mod cache;
 pub mod config;
 pub mod controller;
 mod destage;
+pub mod destage_queue;
 pub mod error;
 pub mod event;
 mod failover;

@@ -344,6 +344,11 @@ impl Controller {
         }
         line.needs_mirror = dirty && slot.is_none();
         line.write_busy = false;
+        if dirty {
+            self.wb_queue.dirtied(pp.key, slot);
+        } else {
+            self.wb_queue.cleaned(&pp.key);
+        }
         if let Some(p) = old_page {
             if pp.req.is_some() {
                 self.cache.unpin(p);

@@ -113,6 +113,11 @@ impl World {
                     "node {n}: allocator holds slots {taken:?}, dirty lines hold {held:?}"
                 ));
             }
+            if !me.fw.destage_queue_consistent() {
+                errs.push(format!(
+                    "node {n}: write-back queue and dirty lines disagree"
+                ));
+            }
             for e in errs {
                 self.fail(e);
             }
