@@ -52,3 +52,22 @@ impl<T> OrderedQueue<T> {
         self.items.clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_put_back_entry_goes_before_later_ones() {
+        let mut q = OrderedQueue::default();
+        q.push('a');
+        q.push('b');
+        let taken = q.take(1);
+        q.push('c');
+        for (no, x) in taken {
+            q.put_back(no, x);
+        }
+        let order: Vec<char> = q.take(3).into_iter().map(|(_, x)| x).collect();
+        assert_eq!(order, ['a', 'b', 'c']);
+    }
+}
