@@ -47,6 +47,8 @@ pub struct Stats {
     pub reads_forwarded: u64,
     pub writes_forwarded: u64,
     pub records_received: u64,
+    /// Host requests refused because their id was already in flight.
+    pub requests_rejected: u64,
     /// Malformed metadata records from the partner.
     pub records_rejected: u64,
     /// Records from an epoch older than ours (idea 9).
@@ -505,6 +507,14 @@ impl Controller {
 
     /// Entry point of every host request; also re-runs parked ones.
     pub(crate) fn host(&mut self, input: Input) {
+        if let Input::HostWrite { req, .. } | Input::HostRead { req, .. } = input {
+            if self.writes.contains_key(&req) || self.reads.contains_key(&req) {
+                // The host reused the id of a request still in flight: a
+                // protocol error of the host side, refused and counted.
+                self.stats.requests_rejected += 1;
+                return;
+            }
+        }
         match input {
             Input::HostWrite {
                 req,
@@ -640,6 +650,9 @@ impl Controller {
                 }
                 meta_kind::FLUSH_NOTICE => self.partner_table.flushing(k, r.seq),
                 meta_kind::INVALIDATE => self.partner_table.consistent(k, r.seq),
+                KIND_TOGGLE | KIND_CLEAR_OLD if r.lba >= self.partner_bits.ranges() => {
+                    self.stats.records_rejected += 1;
+                }
                 KIND_TOGGLE => self.partner_bits.toggle(r.lba),
                 KIND_CLEAR_OLD => self.partner_bits.clear_old(r.lba),
                 _ => self.stats.records_rejected += 1,

@@ -27,6 +27,9 @@ use crate::controller::{Controller, DiskOp, DmaOp, Failback, Phase};
 use crate::error::Error;
 use crate::event::{Action, Command, Input, Message};
 
+/// Largest cache size a partner may announce (1 PiB).
+const MAX_CACHE_BYTES: u64 = 1 << 50;
+
 /// Header kind of a slot staged for failback copy-back.
 pub const KIND_STAGED: u8 = duplex_regs::meta_kind::FIRMWARE_BASE + 3;
 
@@ -39,7 +42,19 @@ impl Controller {
                 survivor,
             } => self.hello(cache_bytes, epoch, survivor),
             Message::CopyBack { entries } => {
-                self.copyback_todo.extend(entries);
+                // Only a returning controller takes tracks back, and only
+                // tracks that exist.
+                if !self.awaiting_handback {
+                    self.stats.records_rejected += 1;
+                    return;
+                }
+                let (luns, pages, slots) = (self.cfg.luns, self.cfg.lun_pages, self.partner_slots);
+                let before = entries.len();
+                let ok = entries
+                    .into_iter()
+                    .filter(|(s, k)| k.lun < luns && k.page < pages && (*s as u32) < slots);
+                self.copyback_todo.extend(ok);
+                let _ = before;
                 self.pump_copyback();
             }
             Message::CopyBackDone => {
@@ -83,6 +98,12 @@ impl Controller {
     }
 
     fn hello(&mut self, cache_bytes: u64, epoch: u32, survivor: bool) {
+        // A cache size no controller can have is a corrupt announcement:
+        // ignored and counted, never used in the slot arithmetic.
+        if cache_bytes == 0 || cache_bytes > MAX_CACHE_BYTES {
+            self.stats.records_rejected += 1;
+            return;
+        }
         match self.phase {
             Phase::Booting => {
                 if survivor {

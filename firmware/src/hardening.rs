@@ -83,6 +83,10 @@ impl HardeningBitmap {
     pub fn mark(&mut self, track: u64) {
         self.cur.set(track);
     }
+    /// Number of ranges.
+    pub fn ranges(&self) -> u64 {
+        (self.cur.words.len() as u64 * 64).div_ceil(self.range_tracks)
+    }
     fn span(&self, range: u64) -> core::ops::Range<u64> {
         range * self.range_tracks..(range + 1) * self.range_tracks
     }

@@ -117,6 +117,10 @@ impl Controller {
         }
         let lba = self.lba_of(key);
         let r = self.reads.get_mut(&req).expect("read present");
+        if index as usize >= r.sources.len() {
+            self.cache.unpin(page);
+            return;
+        }
         if ok {
             r.sources[index as usize] = Some(page);
         } else {
