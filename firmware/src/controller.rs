@@ -238,6 +238,8 @@ pub struct Controller {
     /// CLEAR can never be overtaken by one sent after it (ideas 6, 7).
     pub(crate) link_barrier: bool,
     pub(crate) wb_queue: DestageQueue,
+    pub(crate) release_inflight: u32,
+    pub(crate) doorbell_due: bool,
     pub(crate) awaiting_handback: bool,
     pub(crate) adopting: bool,
     pub(crate) marked: TrackBitmap,
@@ -303,6 +305,8 @@ impl Controller {
             last_marked: Vec::new(),
             link_barrier: false,
             wb_queue: DestageQueue::default(),
+            release_inflight: 0,
+            doorbell_due: false,
             awaiting_handback: false,
             adopting: false,
             failback: None,
@@ -697,6 +701,9 @@ impl Controller {
         self.pump_flushes();
         self.pump_failback();
         self.pump_copyback();
+        if core::mem::take(&mut self.doorbell_due) {
+            self.emit(Action::RingDoorbell);
+        }
     }
 
     fn under_pressure(&self) -> bool {

@@ -277,7 +277,7 @@ impl Controller {
             pages: refs,
             records: Vec::new(),
         }));
-        self.emit(Action::RingDoorbell);
+        self.doorbell();
         if let HardeningMode::Counter { n } = self.cfg.hardening {
             self.counter_toggles(n);
         }
@@ -488,6 +488,7 @@ impl Controller {
                 }
             }
             DmaOp::Release(slots) => {
+                self.release_inflight = self.release_inflight.saturating_sub(1);
                 if c.status == status::LINK_DOWN && self.phase != Phase::Degraded {
                     // Back in their places: a later RELEASE must never land
                     // while an earlier one is lost.
@@ -601,7 +602,16 @@ impl Controller {
             pages: Vec::new(),
             records: recs,
         }));
-        self.emit(Action::RingDoorbell);
+        self.doorbell();
+    }
+
+    /// Per-line: a doorbell per descriptor. Batched: one per round of
+    /// submissions, rung at the end of the round (idea 5).
+    fn doorbell(&mut self) {
+        match self.cfg.metadata {
+            MetadataMode::PerLine => self.emit(Action::RingDoorbell),
+            MetadataMode::Batched => self.doorbell_due = true,
+        }
     }
 
     pub(crate) fn pump_release(&mut self) {
@@ -616,6 +626,8 @@ impl Controller {
         }
         let per_desc = match self.cfg.metadata {
             MetadataMode::PerLine => 1,
+            // Releases gather while the previous batch is in flight.
+            MetadataMode::Batched if self.release_inflight > 0 => return,
             MetadataMode::Batched => MAX_DESC_SLOTS,
         };
         while !self.release_queue.is_empty() {
@@ -633,6 +645,7 @@ impl Controller {
             for (i, (_, s)) in slots.iter().enumerate() {
                 desc.slots[i] = *s;
             }
+            self.release_inflight += 1;
             self.dma.insert(tag, DmaOp::Release(slots));
             self.emit(Action::Submit(Command {
                 desc,

@@ -61,8 +61,11 @@ pub fn variant_table(ops: usize) -> Vec<VariantRow> {
         .iter()
         .map(|&(metadata, hardening)| {
             let mut c = SimConfig::small(1);
+            // Hardware-sized pages (8 sectors of 512 bytes = one 4 KiB slot),
+            // so the byte counts weigh data against headers as on the card.
             c.lun_pages = 64;
-            c.cache_bytes = [32 * 1024, 32 * 1024];
+            c.sector_bytes = 512;
+            c.cache_bytes = [1 << 20, 1 << 20];
             c.metadata = metadata;
             c.hardening = hardening;
             c.workload = Some(fixed_workload(ops, c.lun_pages, c.page_sectors as u64));
