@@ -60,6 +60,8 @@ pub struct Stats {
     /// Tracks handed to the returning partner at the last failback (idea 10).
     pub tracks_handed_back: u64,
     pub failbacks: u64,
+    /// Failbacks that reached the hand-back (a partner death can abort one).
+    pub failbacks_completed: u64,
 }
 
 /// A host write in progress (idea 3).

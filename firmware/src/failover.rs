@@ -131,19 +131,26 @@ impl Controller {
                 // that we restarted: wait for it to fail over and announce.
             }
             Phase::Paired => {
-                if epoch == 0 && !survivor && !self.fresh_seen && !self.awaiting_handback {
+                if epoch == 0
+                    && !survivor
+                    && !self.fresh_seen
+                    && !self.awaiting_handback
+                    && self.link_up
+                {
                     // The partner restarted before any verdict reached us:
                     // its mirror of our data is gone and ours of its data is
                     // all that is left. Fail over, then fail back.
+                    self.partner_dead();
                     self.partner_fresh = true;
                     self.fresh_seen = true;
-                    self.partner_dead();
                 } else if epoch > self.epoch && survivor {
                     self.self_fence();
                 }
             }
             Phase::Degraded => {
-                if epoch == 0 && !survivor && !self.fresh_seen {
+                // An announcement that arrives with the link down was sent
+                // before it dropped: the partner announces again on link up.
+                if epoch == 0 && !survivor && !self.fresh_seen && self.link_up {
                     if self.adopting {
                         self.partner_fresh = true;
                     } else {
@@ -180,6 +187,9 @@ impl Controller {
         if matches!(self.phase, Phase::Degraded | Phase::Fenced) {
             return;
         }
+        // The next fresh announcement is a new restart of the partner.
+        self.fresh_seen = false;
+        self.partner_fresh = false;
         self.adopt_epoch = self.epoch;
         self.epoch = self.epoch.max(1) + 1;
         self.epoch_first_io = self.next_io;
@@ -445,6 +455,7 @@ impl Controller {
         }
         self.clock += 1;
         self.stats.tracks_handed_back = fb.handed;
+        self.stats.failbacks_completed += 1;
         self.marked.clear_all();
         self.emit_message(Message::HandBack { luns });
     }

@@ -108,3 +108,26 @@ fn a_seed_replays_exactly() {
         assert!(a.steps > 100);
     }
 }
+
+/// The returning controller crashes again while the survivor is failing
+/// back to it (ideas 9, 10): still a single failure for the survivor, which
+/// must fence again, keep everything acknowledged and fail back later.
+#[test]
+fn crash_during_failback_campaign() {
+    use duplex_firmware::sim::world::{At, Fault};
+    let mut failbacks = 0;
+    for seed in seeds(400) {
+        let mut c = crash_config(seed);
+        let (at, node) = match c.faults[0] {
+            (At::Time(t), Fault::Crash(n)) => (t, n),
+            _ => unreachable!(),
+        };
+        // Restart comes 120 ticks after the crash; failback follows it.
+        let again = at + 121 + seed % 30;
+        c.faults.push((At::Time(again), Fault::Crash(node)));
+        let r = run(c);
+        assert_clean(&r, "crash during failback");
+        failbacks += r.failbacks;
+    }
+    assert!(failbacks > 0);
+}

@@ -231,7 +231,7 @@ pub struct World {
     pub(super) away_acked: [std::collections::BTreeSet<(u32, u64)>; 2],
     pub(super) away_landed: [std::collections::BTreeSet<(u32, u64)>; 2],
     pub(super) was_degraded: [bool; 2],
-    pub(super) was_failing_back: [bool; 2],
+    pub(super) failbacks_seen: [u64; 2],
     pub(super) away_since: [u64; 2],
     /// A link cut happened and the pair has not come back together since.
     pub(super) split_window: bool,
@@ -287,7 +287,7 @@ impl World {
             away_acked: Default::default(),
             away_landed: Default::default(),
             was_degraded: [false; 2],
-            was_failing_back: [false; 2],
+            failbacks_seen: [0; 2],
             away_since: [0; 2],
             trace: std::env::var("DUPLEX_TRACE").is_ok(),
         };
@@ -536,12 +536,13 @@ impl World {
             self.away_since[n] = self.now;
         }
         self.was_degraded[n] = degraded;
-        let failing_back = self.nodes[n].fw.failing_back();
-        if self.was_failing_back[n] && !failing_back {
+        // At each completed failback (not one a new partner death aborted).
+        let completed = self.nodes[n].fw.stats.failbacks_completed;
+        if completed > self.failbacks_seen[n] {
+            self.failbacks_seen[n] = completed;
             self.check_marked(n);
             self.away_landed[n].clear();
         }
-        self.was_failing_back[n] = failing_back;
         if self.nodes[n].fw.phase() == Phase::Fenced && !self.nodes[n].restart_pending {
             // A fenced controller reboots: same as a crash without a verdict.
             self.report.fenced_restarts += 1;
