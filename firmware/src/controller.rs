@@ -51,6 +51,15 @@ pub struct Stats {
     pub requests_rejected: u64,
     /// Malformed metadata records from the partner.
     pub records_rejected: u64,
+    /// Well-formed messages that no longer apply (a copy-back for a failback
+    /// that was abandoned, ...).
+    pub messages_ignored: u64,
+    /// Partner-dead verdicts not acted on: this controller was still coming
+    /// back and holds no copy of the survivor's data (idea 10).
+    pub verdicts_declined: u64,
+    /// Takeovers after the survivor died during a failback (a double
+    /// failure: what only it held is lost).
+    pub double_failure_takeovers: u64,
     /// Records from an epoch older than ours (idea 9).
     pub stale_epoch_rejected: u64,
     pub dma_errors: u64,
@@ -242,6 +251,8 @@ pub struct Controller {
     pub(crate) wb_queue: DestageQueue,
     pub(crate) release_inflight: u32,
     pub(crate) doorbell_due: bool,
+    /// The partner confirmed our epoch since the link last came up.
+    pub(crate) confirmed: bool,
     pub(crate) awaiting_handback: bool,
     pub(crate) adopting: bool,
     pub(crate) marked: TrackBitmap,
@@ -309,6 +320,7 @@ impl Controller {
             wb_queue: DestageQueue::default(),
             release_inflight: 0,
             doorbell_due: false,
+            confirmed: false,
             awaiting_handback: false,
             adopting: false,
             failback: None,
@@ -346,6 +358,10 @@ impl Controller {
     /// last failback.
     pub fn last_marked(&self) -> &[LineKey] {
         &self.last_marked
+    }
+    /// Coming back: waiting for the survivor to hand our LUNs back.
+    pub fn awaiting_handback(&self) -> bool {
+        self.awaiting_handback
     }
     /// A failback is running on this (surviving) side.
     pub fn failing_back(&self) -> bool {

@@ -45,7 +45,7 @@ impl Controller {
                 // Only a returning controller takes tracks back, and only
                 // tracks that exist.
                 if !self.awaiting_handback {
-                    self.stats.records_rejected += 1;
+                    self.stats.messages_ignored += 1;
                     return;
                 }
                 let (luns, pages, slots) = (self.cfg.luns, self.cfg.lun_pages, self.partner_slots);
@@ -115,6 +115,7 @@ impl Controller {
                     self.owner.iter_mut().for_each(|o| *o = Some(p));
                     self.awaiting_handback = true;
                     self.phase = Phase::Paired;
+                    self.confirmed = true;
                 } else if epoch == 0 && self.epoch == 0 {
                     // Both fresh: first epoch, home ownership. The partner
                     // repeats its fresh announcement; only a link loss makes
@@ -126,12 +127,23 @@ impl Controller {
                         *o = Some(Config::home_of(l as u32));
                     }
                     self.phase = Phase::Paired;
+                    self.confirmed = true;
                 }
                 // A partner with state but no survivor role has not yet seen
                 // that we restarted: wait for it to fail over and announce.
             }
             Phase::Paired => {
-                if epoch == 0
+                if epoch == 0 && !survivor && self.awaiting_handback && self.link_up {
+                    // The survivor died while handing back and restarted
+                    // empty: a double failure. Take over with what we have
+                    // (disk and the mirrors it rebuilt in our area), then
+                    // fail back to it.
+                    self.stats.double_failure_takeovers += 1;
+                    self.awaiting_handback = false;
+                    self.partner_dead();
+                    self.partner_fresh = true;
+                    self.fresh_seen = true;
+                } else if epoch == 0
                     && !survivor
                     && !self.fresh_seen
                     && !self.awaiting_handback
@@ -145,6 +157,8 @@ impl Controller {
                     self.fresh_seen = true;
                 } else if epoch > self.epoch && survivor {
                     self.self_fence();
+                } else if epoch == self.epoch {
+                    self.confirmed = true;
                 }
             }
             Phase::Degraded => {
@@ -177,6 +191,7 @@ impl Controller {
 
     pub(crate) fn link_down(&mut self) {
         self.link_up = false;
+        self.confirmed = false;
         self.link_barrier = true;
         // A fresh partner seen after this is a new restart.
         self.fresh_seen = false;
@@ -185,6 +200,14 @@ impl Controller {
     /// Degrade (idea 9): fence first, then adopt.
     pub(crate) fn partner_dead(&mut self) {
         if matches!(self.phase, Phase::Degraded | Phase::Fenced) {
+            return;
+        }
+        if self.awaiting_handback {
+            // Coming back, not yet handed our LUNs: the survivor may still
+            // hold the only copy of some dirty lines, so taking over now
+            // could serve stale data. Stay passive; the survivor goes on
+            // when the link returns.
+            self.stats.verdicts_declined += 1;
             return;
         }
         // The next fresh announcement is a new restart of the partner.
@@ -299,6 +322,7 @@ impl Controller {
         self.partner_fresh = false;
         self.partner_back = false;
         self.phase = Phase::Paired;
+        self.confirmed = true;
         self.program(partner_cache_bytes);
         self.emit(Action::Inbound { open: true });
         self.failback = Some(Failback::default());
@@ -363,7 +387,16 @@ impl Controller {
             return;
         }
         if fb.todo.is_empty() {
-            self.finish_failback();
+            // Hand back only once every dirty line has its mirror in the
+            // rebuilt area: from then on the partner holds a copy of all
+            // our unique data and may take over if we die (idea 10).
+            if self
+                .cache
+                .lines()
+                .all(|(_, l)| !l.dirty || l.slot.is_some())
+            {
+                self.finish_failback();
+            }
             return;
         }
         // Stage the next round: as many marked tracks as the area has slots.

@@ -25,7 +25,14 @@ impl Controller {
     pub(crate) fn serve_here(&mut self, lun: u32, write: bool, input: &Input) -> bool {
         let me = self.cfg.cache_id;
         let partner_home_in_failback = self.failback.is_some() && Config::home_of(lun) != me;
+        // With the link down and no verdict, the partner may be taking our
+        // LUNs over this very moment: serving even a read from our cache
+        // could return data it has already overwritten (idea 9). Requests
+        // wait for the verdict, or for the link to return and the partner
+        // to confirm our epoch.
+        let undecided = self.phase == Phase::Paired && !(self.link_up && self.confirmed);
         let blocked = self.phase == Phase::Booting
+            || undecided
             || self.adopting
             || self.giving.contains(&lun)
             || partner_home_in_failback

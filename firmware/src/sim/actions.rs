@@ -147,6 +147,15 @@ impl World {
                 if self.reqs.get(&req).is_some_and(|r| r.orphan) {
                     return;
                 }
+                if result == Err(crate::Error::PartnerLost) {
+                    // The owner it was forwarded to is unreachable: the
+                    // outcome is unknown and the owner may still carry it
+                    // out, so it stays in flight for good.
+                    if let Some(r) = self.reqs.get_mut(&req) {
+                        r.orphan = true;
+                    }
+                    return;
+                }
                 let Some(r) = self.reqs.remove(&req) else {
                     return;
                 };

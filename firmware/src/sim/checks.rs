@@ -146,4 +146,17 @@ impl World {
         }
         self.report.marked_checks += 1;
     }
+
+    /// Both controllers up and paired in one epoch, no failback running.
+    pub(super) fn pair_whole(&self) -> bool {
+        self.link_ok()
+            && !self.link_cut
+            && self.nodes.iter().all(|n| {
+                n.fw.phase() == Phase::Paired
+                    && !n.fw.failing_back()
+                    && !n.fw.awaiting_handback()
+                    && !n.restart_pending
+            })
+            && self.nodes[0].fw.epoch() == self.nodes[1].fw.epoch()
+    }
 }

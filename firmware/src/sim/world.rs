@@ -26,6 +26,9 @@ pub enum Fault {
 pub enum At {
     Time(u64),
     Step(u64),
+    /// `n` ticks after the pair is whole again (both paired, same epoch,
+    /// no failback running, link up) — a failure after full recovery.
+    WhenWhole(u64),
 }
 
 /// A host operation of an explicit workload.
@@ -174,6 +177,16 @@ pub(super) enum ReqKind {
     Read { floors: Vec<u64> },
     Write { id: u64 },
     Other,
+}
+
+impl HostReq {
+    fn kind_name(&self) -> &'static str {
+        match self.kind {
+            ReqKind::Read { .. } => "read",
+            ReqKind::Write { .. } => "write",
+            ReqKind::Other => "flush",
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -341,12 +354,20 @@ impl World {
             Some((k, _)) => *k,
             None => return false,
         };
+        // A failure "once whole again" is armed only when every fault before
+        // it has fired and the pair has recovered from them.
+        if let Some((At::WhenWhole(d), _)) = self.faults.first().copied() {
+            if self.pair_whole() {
+                self.faults[0].0 = At::Time(self.now + d);
+            }
+        }
         let due: Vec<Fault> = self
             .faults
             .iter()
             .filter(|(a, _)| match a {
                 At::Step(s) => *s <= self.step,
                 At::Time(x) => *x <= t,
+                At::WhenWhole(_) => false,
             })
             .map(|(_, f)| *f)
             .collect();
@@ -354,6 +375,7 @@ impl World {
             self.faults.retain(|(a, _)| match a {
                 At::Step(s) => *s > self.step,
                 At::Time(x) => *x > t,
+                At::WhenWhole(_) => true,
             });
             for f in due {
                 self.inject(f);
@@ -674,7 +696,9 @@ pub fn run(cfg: SimConfig) -> RunReport {
             .nodes
             .iter()
             .map(|n| format!("{:?} {}", n.fw.phase(), n.fw.busy_reasons()))
-            .chain(w.reqs.iter().map(|(id, r)| format!("req {id}: {r:?}")))
+            .chain(w.reqs.iter().take(3).map(|(id, r)| {
+                format!("req {id}: {:?} lun {} lba {}", r.kind_name(), r.lun, r.lba)
+            }))
             .collect();
         w.fail(format!("did not settle: {s:?}"));
         return finish(w);
