@@ -562,3 +562,75 @@ fn trim_hardens_then_drops_the_range() {
     );
     assert!(fw.cache().is_empty());
 }
+
+#[test]
+fn without_link_or_verdict_even_reads_wait_until_the_partner_confirms() {
+    let mut fw = paired(cfg(0));
+    write_one(&mut fw, 1, 5, 10);
+    fw.handle(Input::LinkDown, 20);
+    // The partner may be taking LUN 0 over right now: no answer from cache.
+    let a = fw.handle(
+        Input::HostRead {
+            req: 9,
+            lun: 0,
+            lba: 0,
+            sectors: 8,
+        },
+        21,
+    );
+    assert!(
+        !a.iter().any(|x| matches!(x, Action::CompleteRead { .. })),
+        "{a:?}"
+    );
+    let a = fw.handle(Input::LinkUp, 22);
+    assert!(
+        !a.iter().any(|x| matches!(x, Action::CompleteRead { .. })),
+        "served before the partner confirmed"
+    );
+    // The partner confirms the same epoch: nobody took over.
+    let epoch = fw.epoch();
+    let a = fw.handle(
+        Input::Message(Message::Hello {
+            cache_bytes: PARTNER_CACHE,
+            epoch,
+            survivor: false,
+        }),
+        23,
+    );
+    assert!(
+        a.iter().any(|x| matches!(
+            x,
+            Action::CompleteRead {
+                req: 9,
+                result: Ok(_)
+            }
+        )),
+        "{a:?}"
+    );
+}
+
+#[test]
+fn a_returning_controller_declines_a_verdict_until_handed_back() {
+    let mut fw = Controller::new(cfg(1));
+    fw.handle(Input::Start, 0);
+    fw.handle(Input::LinkUp, 1);
+    fw.handle(
+        Input::Message(Message::Hello {
+            cache_bytes: PARTNER_CACHE,
+            epoch: 4,
+            survivor: true,
+        }),
+        2,
+    );
+    assert!(fw.awaiting_handback());
+    let a = fw.handle(Input::PartnerDead, 3);
+    assert!(!a.iter().any(|x| matches!(x, Action::FenceDisks { .. })));
+    assert_eq!(fw.stats.verdicts_declined, 1);
+    fw.handle(Input::Message(Message::HandBack { luns: vec![1] }), 4);
+    let a = fw.handle(Input::PartnerDead, 5);
+    assert!(
+        a.iter()
+            .any(|x| matches!(x, Action::FenceDisks { epoch: 5 })),
+        "{a:?}"
+    );
+}
