@@ -733,44 +733,6 @@ impl Controller {
             || self.phase == Phase::Degraded
     }
 
-    /// Flushes and trims complete once every version dirty when they arrived
-    /// is on disk: its line is clean (a dirty version only becomes clean by
-    /// reaching disk, or by a newer one written through) or a version at
-    /// least as new is hardened.
-    fn pump_flushes(&mut self) {
-        let mut i = 0;
-        while i < self.flushes.len() {
-            let done = self.flushes[i].waits.iter().all(|(k, seq)| {
-                self.cache
-                    .get(k)
-                    .is_none_or(|l| !l.dirty || l.hardened_seq >= *seq)
-            });
-            if !done {
-                i += 1;
-                continue;
-            }
-            let f = self.flushes.remove(i);
-            if let Some((lun, first, end)) = f.trim {
-                for page in first..end {
-                    let k = LineKey { lun, page };
-                    if self.cache.get(&k).is_some_and(|l| !l.dirty && l.idle()) {
-                        self.cache.remove(&k);
-                        self.clock += 1;
-                    }
-                }
-                self.emit(Action::CompleteTrim {
-                    req: f.req,
-                    result: Ok(()),
-                });
-            } else {
-                self.emit(Action::CompleteFlush {
-                    req: f.req,
-                    result: Ok(()),
-                });
-            }
-        }
-    }
-
     /// Sends one metadata record now, bypassing the batch lists: TOGGLE and
     /// CLEAR must keep their place relative to mirror records (idea 7).
     pub(crate) fn send_ordered_record(&mut self, kind: u8, range: u64) {
