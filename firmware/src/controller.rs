@@ -133,7 +133,7 @@ pub(crate) enum DmaOp {
     /// queue.
     Meta(Vec<(MetaRecord, After, Option<u64>)>),
     Release(Vec<(u64, u16)>),
-    CopyBack(Vec<(LineKey, PageRef)>),
+    CopyBack(Vec<(u16, LineKey, PageRef)>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -253,6 +253,10 @@ pub struct Controller {
     pub(crate) doorbell_due: bool,
     /// The partner confirmed our epoch since the link last came up.
     pub(crate) confirmed: bool,
+    /// Returning side: the last copy-back round asked for, and whether it
+    /// is done (a repeated request is answered, not copied twice).
+    pub(crate) copyback_round: Vec<(u16, LineKey)>,
+    pub(crate) copyback_round_done: bool,
     pub(crate) awaiting_handback: bool,
     pub(crate) adopting: bool,
     pub(crate) marked: TrackBitmap,
@@ -321,6 +325,8 @@ impl Controller {
             release_inflight: 0,
             doorbell_due: false,
             confirmed: false,
+            copyback_round: Vec::new(),
+            copyback_round_done: false,
             awaiting_handback: false,
             adopting: false,
             failback: None,

@@ -49,12 +49,21 @@ impl Controller {
                     return;
                 }
                 let (luns, pages, slots) = (self.cfg.luns, self.cfg.lun_pages, self.partner_slots);
-                let before = entries.len();
-                let ok = entries
+                let round: Vec<(u16, LineKey)> = entries
                     .into_iter()
-                    .filter(|(s, k)| k.lun < luns && k.page < pages && (*s as u32) < slots);
-                self.copyback_todo.extend(ok);
-                let _ = before;
+                    .filter(|(s, k)| k.lun < luns && k.page < pages && (*s as u32) < slots)
+                    .collect();
+                if round == self.copyback_round {
+                    // The survivor asks again (our answer was lost with the
+                    // link): answer again, copy nothing twice.
+                    if self.copyback_round_done {
+                        self.emit_message(Message::CopyBackDone);
+                    }
+                    return;
+                }
+                self.copyback_round = round.clone();
+                self.copyback_round_done = false;
+                self.copyback_todo.extend(round);
                 self.pump_copyback();
             }
             Message::CopyBackDone => {
@@ -186,6 +195,11 @@ impl Controller {
     pub(crate) fn link_up(&mut self) {
         self.link_up = true;
         self.publish();
+        // A copy-back round whose answer may have been lost is asked again.
+        if let Some(fb) = self.failback.as_ref().filter(|f| f.sent) {
+            let entries = fb.staged.clone();
+            self.emit_message(Message::CopyBack { entries });
+        }
         self.resend_ownership_requests();
     }
 
@@ -522,7 +536,7 @@ impl Controller {
                 break;
             };
             desc.slots[entries.len()] = slot;
-            entries.push((key, page));
+            entries.push((slot, key, page));
             pages.push(page);
         }
         if entries.is_empty() {
@@ -541,10 +555,14 @@ impl Controller {
         }));
     }
 
-    pub(crate) fn copyback_done(&mut self, st: u8, entries: Vec<(LineKey, PageRef)>) {
+    pub(crate) fn copyback_done(&mut self, st: u8, entries: Vec<(u16, LineKey, PageRef)>) {
         self.copyback_pending = self.copyback_pending.saturating_sub(1);
-        for (key, page) in entries {
-            if st == status::OK && self.cache.get(&key).is_none() {
+        for (slot, key, page) in entries.into_iter().rev() {
+            if st != status::OK {
+                // Not copied (link lost): copied again when the link is up.
+                self.cache.unpin(page);
+                self.copyback_todo.insert(0, (slot, key));
+            } else if self.cache.get(&key).is_none() {
                 let l = self.cache.entry(key);
                 l.page = Some(page);
             } else {
@@ -553,7 +571,9 @@ impl Controller {
         }
         self.clock += 1;
         self.pump_copyback();
-        if self.copyback_todo.is_empty() && self.copyback_pending == 0 {
+        if self.copyback_todo.is_empty() && self.copyback_pending == 0 && !self.copyback_round_done
+        {
+            self.copyback_round_done = true;
             self.emit_message(Message::CopyBackDone);
         }
     }
