@@ -249,6 +249,8 @@ impl Controller {
         self.marked.clear_all();
         self.failback = None;
         self.copyback_todo.clear();
+        self.copyback_round.clear();
+        self.copyback_round_done = false;
         self.giving.clear();
         self.requested.clear();
         self.wb_queue.forget_slots();
@@ -304,8 +306,14 @@ impl Controller {
             }
         }
         for (k, (_, slot, dirty)) in best {
-            if self.cache.get(&k).is_some_and(|l| l.page.is_some()) {
-                continue;
+            // The partner's acknowledged version beats a clean copy we hold
+            // (from a copy-back); a line we hold dirty is our own newer write.
+            match self.cache.get(&k) {
+                Some(l) if l.dirty || !l.idle() => continue,
+                Some(_) => {
+                    self.cache.remove(&k);
+                }
+                None => {}
             }
             let seq = self.next_seq();
             let page = PageRef::Slot(slot);
@@ -509,7 +517,7 @@ impl Controller {
 
     /// Returning side: read the staged slots from the survivor's memory.
     pub(crate) fn pump_copyback(&mut self) {
-        if self.copyback_pending > 0 || !self.link_up {
+        if self.copyback_pending > 0 || !self.link_up || !self.awaiting_handback {
             return;
         }
         if self.copyback_todo.is_empty() {
@@ -559,9 +567,12 @@ impl Controller {
         self.copyback_pending = self.copyback_pending.saturating_sub(1);
         for (slot, key, page) in entries.into_iter().rev() {
             if st != status::OK {
-                // Not copied (link lost): copied again when the link is up.
+                // Not copied (link lost): copied again when the link is up,
+                // unless the round was abandoned (the survivor died).
                 self.cache.unpin(page);
-                self.copyback_todo.insert(0, (slot, key));
+                if self.awaiting_handback {
+                    self.copyback_todo.insert(0, (slot, key));
+                }
             } else if self.cache.get(&key).is_none() {
                 let l = self.cache.entry(key);
                 l.page = Some(page);
@@ -571,7 +582,10 @@ impl Controller {
         }
         self.clock += 1;
         self.pump_copyback();
-        if self.copyback_todo.is_empty() && self.copyback_pending == 0 && !self.copyback_round_done
+        if self.awaiting_handback
+            && self.copyback_todo.is_empty()
+            && self.copyback_pending == 0
+            && !self.copyback_round_done
         {
             self.copyback_round_done = true;
             self.emit_message(Message::CopyBackDone);
