@@ -301,6 +301,11 @@ impl Controller {
                 self.stats.records_rejected += 1;
                 continue;
             }
+            // Only the partner's own LUNs: a record left for a LUN it had
+            // handed back to us is an old version of a line we own.
+            if self.owner.get(r.lun as usize).copied().flatten() != Some(partner) {
+                continue;
+            }
             if best.get(&k).is_none_or(|(s, _, _)| r.seq > *s) {
                 best.insert(k, (r.seq, r.slot, r.dirty));
             }

@@ -350,13 +350,9 @@ impl Controller {
             self.wb_queue.cleaned(&pp.key);
         }
         if let Some(p) = old_page {
-            if pp.req.is_some() {
-                self.cache.unpin(p);
-            } else {
-                // A re-mirror commits the page it already held (pinned once
-                // more when queued).
-                self.cache.unpin(p);
-            }
+            // The line's reference to its old page goes (for a re-mirror the
+            // old page is the new one, pinned once more when it was queued).
+            self.cache.unpin(p);
         }
         // The overwritten version's slot is released, never leaked (idea 3);
         // the new slot's record carries a higher sequence number, so a scan

@@ -127,7 +127,10 @@ impl Controller {
                 .cache
                 .lines()
                 .any(|(k, l)| k.lun == lun && (l.dirty || !l.idle()));
-            if busy_write || busy_line || !self.link_up {
+            // The grant waits for the RELEASEs of the LUN's slots too: no
+            // valid header of ours for it may outlive the hand-over.
+            let releasing = !self.release_queue.is_empty() || self.release_inflight > 0;
+            if busy_write || busy_line || releasing || !self.link_up {
                 continue;
             }
             let keys: Vec<LineKey> = self

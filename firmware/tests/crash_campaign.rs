@@ -33,7 +33,10 @@ fn random_crash_campaign_2000_seeds() {
          {failbacks} failbacks ({marked_checks} marked sets checked), {copied} bytes copied back \
          (each run: = marked tracks x track size)"
     );
-    assert!(reads > 0 && acked > 0 && failbacks > 0 && copied > 0 && marked_checks > 0);
+    if std::env::var("DUPLEX_SEED").is_err() {
+        // Over the whole campaign, every mechanism was exercised.
+        assert!(reads > 0 && acked > 0 && failbacks > 0 && copied > 0 && marked_checks > 0);
+    }
 }
 
 /// The campaign must catch a firmware that acknowledges a write before its
@@ -129,7 +132,7 @@ fn crash_during_failback_campaign() {
         assert_clean(&r, "crash during failback");
         failbacks += r.failbacks;
     }
-    assert!(failbacks > 0);
+    assert!(failbacks > 0 || std::env::var("DUPLEX_SEED").is_ok());
 }
 
 /// Failures one after the other, each after the pair has recovered from the
@@ -170,5 +173,5 @@ fn sequential_failures_campaign() {
         assert_clean(&rep, "sequential failures");
         failbacks += rep.failbacks;
     }
-    assert!(failbacks > 0);
+    assert!(failbacks > 0 || std::env::var("DUPLEX_SEED").is_ok());
 }

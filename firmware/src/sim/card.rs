@@ -289,6 +289,7 @@ impl CardModel {
                         let h = base + lay.header_offset(s as u32) as usize;
                         remote[h..h + 64].fill(0);
                         self.stats.link_bytes += 64;
+                        // Checked on the copy above: cannot fail.
                         let _ = self.alloc.free(s);
                     }
                     out.completion = Some(self.complete(&run.cmd, status::OK, &slots));

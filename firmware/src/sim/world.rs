@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use super::card::CardModel;
 use super::reference::{pattern, Reference};
 use super::rng::SplitMix64;
-use crate::cache::{LineKey, PageRef};
+use crate::cache::PageRef;
 use crate::config::{Config, HardeningMode, MetadataMode, Mutation, OwnershipPolicy};
 use crate::controller::{Controller, Phase};
 use crate::event::{DiskStatus, Input, Message, ReqId};
@@ -770,6 +770,5 @@ fn finish(mut w: World) -> RunReport {
                 .push(format!("{} records rejected", n.fw.stats.records_rejected));
         }
     }
-    let _ = LineKey { lun: 0, page: 0 };
     w.report
 }
