@@ -522,7 +522,10 @@ impl Controller {
 
     /// Returning side: read the staged slots from the survivor's memory.
     pub(crate) fn pump_copyback(&mut self) {
-        if self.copyback_pending > 0 || !self.link_up || !self.awaiting_handback {
+        // After a link loss the survivor must confirm its epoch first: the
+        // controller now at the other end may have restarted empty.
+        if self.copyback_pending > 0 || !self.link_up || !self.confirmed || !self.awaiting_handback
+        {
             return;
         }
         if self.copyback_todo.is_empty() {
