@@ -149,19 +149,19 @@ fn sequential_failures_campaign() {
         c.ops = 90;
         let t1 = r.range(5, 60);
         let t2 = t1 + r.range(260, 320);
-        c.faults = vec![(At::Time(t1), Fault::Crash(r.below(2) as usize))];
+        let first = r.below(2) as usize;
+        c.faults = vec![(At::Time(t1), Fault::Crash(first))];
         match r.below(3) {
-            // A second crash once the pair is whole again.
+            // A crash of either side once the pair is whole again.
             0 => c.faults.push((
                 At::WhenWhole(r.below(40)),
                 Fault::Crash(r.below(2) as usize),
             )),
-            // A second crash at a fixed time: it may fall inside the
-            // failback (the survivor's unmirrored lines are then a double
-            // failure; write-through in degraded mode keeps them on disk).
-            1 => c
-                .faults
-                .push((At::Time(t2), Fault::Crash(r.below(2) as usize))),
+            // The returning side crashes again at a fixed time, possibly in
+            // the middle of its failback: still a single failure for the
+            // survivor. (The survivor crashing then would be a double
+            // failure: it may hold the only copy of lines not yet mirrored.)
+            1 => c.faults.push((At::Time(t2), Fault::Crash(first))),
             // A link cut, possibly during the failback.
             _ => {
                 c.faults.push((At::Time(t2), Fault::LinkCut));
