@@ -204,7 +204,6 @@ pub struct Controller {
     pub(crate) epoch: u32,
     pub(crate) link_up: bool,
     pub(crate) partner_slots: u32,
-    pub(crate) partner_back: bool,
     pub(crate) partner_fresh: bool,
     pub(crate) cache: Cache,
     pub(crate) writes: BTreeMap<ReqId, WriteReq>,
@@ -288,7 +287,6 @@ impl Controller {
             epoch: 0,
             link_up: false,
             partner_slots: 0,
-            partner_back: false,
             partner_fresh: false,
             writes: BTreeMap::new(),
             reads: BTreeMap::new(),
@@ -448,9 +446,10 @@ impl Controller {
             Input::LinkUp => self.link_up(),
             Input::LinkDown => self.link_down(),
             Input::PartnerDead => self.partner_dead(),
-            Input::PartnerBack => {
-                self.partner_back = true;
-            }
+            // The returning controller's own announcement (epoch 0 over the
+            // link) starts the failback: it proves the partner is back and
+            // empty, which a bare verdict does not (idea 10).
+            Input::PartnerBack => {}
             Input::MirrorAreaScanned(h) => self.adopt(&h),
             Input::Tick => self.tick(),
         }

@@ -347,7 +347,6 @@ impl Controller {
         // up); only the first one of a restart starts a failback.
         self.fresh_seen = true;
         self.partner_fresh = false;
-        self.partner_back = false;
         self.phase = Phase::Paired;
         self.confirmed = true;
         self.program(partner_cache_bytes);
