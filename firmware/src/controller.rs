@@ -57,6 +57,9 @@ pub struct Stats {
     /// Partner-dead verdicts not acted on: this controller was still coming
     /// back and holds no copy of the survivor's data (idea 10).
     pub verdicts_declined: u64,
+    /// Valid records not adopted because the hardening bitmaps prove their
+    /// track hardened (idea 7).
+    pub adoptions_skipped_hardened: u64,
     /// Takeovers after the survivor died during a failback (a double
     /// failure: what only it held is lost).
     pub double_failure_takeovers: u64,
@@ -252,6 +255,8 @@ pub struct Controller {
     pub(crate) doorbell_due: bool,
     /// The partner confirmed our epoch since the link last came up.
     pub(crate) confirmed: bool,
+    /// The partner's hardening bitmaps at its death, for the adoption.
+    pub(crate) adopt_filter: Option<HardeningBitmap>,
     /// Returning side: the last copy-back round asked for, and whether it
     /// is done (a repeated request is answered, not copied twice).
     pub(crate) copyback_round: Vec<(u16, LineKey)>,
@@ -323,6 +328,7 @@ impl Controller {
             release_inflight: 0,
             doorbell_due: false,
             confirmed: false,
+            adopt_filter: None,
             copyback_round: Vec::new(),
             copyback_round_done: false,
             awaiting_handback: false,

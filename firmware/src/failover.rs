@@ -241,6 +241,9 @@ impl Controller {
         // Tell a partner that is still alive (cut link, healed) at once.
         self.publish();
         self.partner_table.clear();
+        // The bitmaps as they stood at the verdict tell the adoption which
+        // records are already hardened (idea 7); then they start afresh.
+        self.adopt_filter = self.bitmaps().then(|| self.partner_bits.clone());
         self.partner_bits.reset();
         self.tracker.reset();
         self.scan_range = None;
@@ -306,6 +309,18 @@ impl Controller {
             if self.owner.get(r.lun as usize).copied().flatten() != Some(partner) {
                 continue;
             }
+            // A track outside `cur ∪ old` is hardened (the union is a
+            // superset of the partner's un-hardened tracks): its data is on
+            // disk, nothing to adopt.
+            let track = self.track_of(k);
+            if self
+                .adopt_filter
+                .as_ref()
+                .is_some_and(|b| !b.may_be_unhardened(track))
+            {
+                self.stats.adoptions_skipped_hardened += 1;
+                continue;
+            }
             if best.get(&k).is_none_or(|(s, _, _)| r.seq > *s) {
                 best.insert(k, (r.seq, r.slot, r.dirty));
             }
@@ -334,6 +349,7 @@ impl Controller {
         }
         self.clock += 1;
         self.adopting = false;
+        self.adopt_filter = None;
         let me = self.cfg.cache_id;
         self.owner.iter_mut().for_each(|o| *o = Some(me));
         if self.partner_fresh && self.link_up {

@@ -126,6 +126,9 @@ pub struct RunReport {
     pub failbacks: u64,
     pub copyback_bytes: u64,
     pub marked_bytes: u64,
+    /// Valid mirror records the survivor did not adopt because its hardening
+    /// bitmaps proved the track hardened.
+    pub adoptions_skipped: u64,
     /// Failbacks whose marked set was checked against the host's writes.
     pub marked_checks: u64,
     pub link_messages: u64,
@@ -750,6 +753,7 @@ fn finish(mut w: World) -> RunReport {
     w.report.steps = w.step;
     w.report.end_time = w.now;
     for n in &w.nodes {
+        w.report.adoptions_skipped += n.fw.stats.adoptions_skipped_hardened;
         w.report.link_messages += n.card.stats.link_messages;
         w.report.link_bytes += n.card.stats.link_bytes;
         for (code, c) in n.card.stats.errors.iter().enumerate() {
