@@ -3,6 +3,10 @@
 //! shared disks with fencing, a reference model of what each LBA must read
 //! back, and fault injection at any event (controller crash with memory
 //! loss, link cut and heal, disk errors). One seed gives one run.
+//!
+//! The campaigns in `firmware/tests/` read `DUPLEX_SEED=N` (rerun one seed),
+//! `DUPLEX_SEEDS=N` (widen a campaign to seeds `0..N`) and `DUPLEX_TRACE=1`
+//! (print every input and action of the run).
 
 mod actions;
 pub mod card;
