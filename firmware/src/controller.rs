@@ -16,7 +16,8 @@ use crate::destage_queue::DestageQueue;
 use crate::error::Error;
 use crate::event::{Action, Input, ReqId, Tick};
 use crate::hardening::{
-    HardeningBitmap, HardeningTracker, TrackBitmap, KIND_CLEAR_OLD, KIND_TOGGLE,
+    HardeningBitmap, HardeningTracker, TrackBitmap, KIND_CLEAR_OLD, KIND_MARK, KIND_RESYNC,
+    KIND_TOGGLE,
 };
 use crate::ordered_queue::OrderedQueue;
 use crate::partner_table::PartnerTable;
@@ -257,6 +258,9 @@ pub struct Controller {
     pub(crate) confirmed: bool,
     /// The partner's hardening bitmaps at its death, for the adoption.
     pub(crate) adopt_filter: Option<HardeningBitmap>,
+    /// A descriptor failed with the link: records may have reached the
+    /// partner out of order, so its hardening bitmaps are rebuilt.
+    pub(crate) hardening_resync: bool,
     /// Returning side: the last copy-back round asked for, and whether it
     /// is done (a repeated request is answered, not copied twice).
     pub(crate) copyback_round: Vec<(u16, LineKey)>,
@@ -329,6 +333,7 @@ impl Controller {
             doorbell_due: false,
             confirmed: false,
             adopt_filter: None,
+            hardening_resync: false,
             copyback_round: Vec::new(),
             copyback_round_done: false,
             awaiting_handback: false,
@@ -687,6 +692,11 @@ impl Controller {
                     self.stats.records_rejected += 1;
                 }
                 KIND_TOGGLE => self.partner_bits.toggle(r.lba),
+                KIND_RESYNC => self.partner_bits.reset(),
+                KIND_MARK if k.page < self.cfg.lun_pages => {
+                    let t = self.track_of(k);
+                    self.partner_bits.mark(t);
+                }
                 KIND_CLEAR_OLD => self.partner_bits.clear_old(r.lba),
                 _ => self.stats.records_rejected += 1,
             }
@@ -710,6 +720,9 @@ impl Controller {
     pub(crate) fn pump(&mut self) {
         if self.link_barrier && self.link_up && self.dma.is_empty() {
             self.link_barrier = false;
+            if self.hardening_resync {
+                self.resync_hardening();
+            }
         }
         let parked = core::mem::take(&mut self.parked);
         for p in parked {
@@ -742,6 +755,57 @@ impl Controller {
             || !self.giving.is_empty()
             || self.failback.as_ref().is_some_and(|f| !f.drained)
             || self.phase == Phase::Degraded
+    }
+
+    /// Rebuilds the partner's hardening bitmaps from our dirty lines (idea 7):
+    /// after a link failure a TOGGLE retried behind newer mirror records could
+    /// otherwise move their bits into a generation that is then cleared.
+    /// Everything sent before has completed (link barrier), and these records
+    /// go before anything sent after.
+    fn resync_hardening(&mut self) {
+        self.hardening_resync = false;
+        if !self.bitmaps() || self.phase != Phase::Paired {
+            return;
+        }
+        self.tracker.reset();
+        self.scan_range = None;
+        self.ordered_retry.clear();
+        let base = MetaRecord {
+            cache_id: self.cfg.cache_id,
+            epoch: self.epoch,
+            ..Default::default()
+        };
+        self.ordered_retry.push(
+            MetaRecord {
+                kind: KIND_RESYNC,
+                ..base
+            }
+            .sealed(),
+        );
+        let keys: Vec<LineKey> = self
+            .cache
+            .lines()
+            .filter(|(_, l)| l.dirty && l.slot.is_some())
+            .map(|(k, _)| *k)
+            .collect();
+        for k in keys {
+            let t = self.track_of(k);
+            let g = self.tracker.submit(t);
+            if let Some(l) = self.cache.get_mut(&k) {
+                l.gen = Some(g);
+            }
+            let lba = self.lba_of(k);
+            self.ordered_retry.push(
+                MetaRecord {
+                    kind: KIND_MARK,
+                    lun: k.lun,
+                    lba,
+                    ..base
+                }
+                .sealed(),
+            );
+        }
+        self.flush_ordered();
     }
 
     /// Sends one metadata record now, bypassing the batch lists: TOGGLE and

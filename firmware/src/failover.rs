@@ -207,6 +207,7 @@ impl Controller {
         self.link_up = false;
         self.confirmed = false;
         self.link_barrier = true;
+        self.hardening_resync = true;
         // A fresh partner seen after this is a new restart.
         self.fresh_seen = false;
     }

@@ -21,6 +21,10 @@ use alloc::vec::Vec;
 pub const KIND_TOGGLE: u8 = duplex_regs::meta_kind::FIRMWARE_BASE + 1;
 /// META record kind: clear `old` for range `lba`.
 pub const KIND_CLEAR_OLD: u8 = duplex_regs::meta_kind::FIRMWARE_BASE + 2;
+/// META record kind: forget both bitmaps; MARK records follow.
+pub const KIND_RESYNC: u8 = duplex_regs::meta_kind::FIRMWARE_BASE + 4;
+/// META record kind: track (`lun`, `lba`) may be un-hardened.
+pub const KIND_MARK: u8 = duplex_regs::meta_kind::FIRMWARE_BASE + 5;
 
 /// A plain bitmap over track numbers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

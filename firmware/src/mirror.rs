@@ -426,6 +426,12 @@ impl Controller {
         if c.status != status::OK {
             self.stats.dma_errors += 1;
         }
+        if c.status == status::LINK_DOWN {
+            // Whatever was queued behind may still have run: hold new
+            // submissions until everything sent has completed (ideas 6, 7).
+            self.link_barrier = true;
+            self.hardening_resync = true;
+        }
         match op {
             DmaOp::Mirror(pages) => {
                 self.mirror_inflight = self.mirror_inflight.saturating_sub(1);
