@@ -130,15 +130,15 @@ fn exhaustive_crash_points_catch_ack_before_mirror() {
     );
 }
 
-/// Link cuts at every event of every workload of up to two writes (ideas 9,
+/// Link cuts at every event of every workload of up to three writes (ideas 9,
 /// 10): the cut heals once the workload has been issued, and the arbiter's
 /// verdict reaches one side 40 ticks after the cut — usually after the heal,
 /// the hardest case. No acknowledged write is lost, no write issued after the
 /// cut is acknowledged by both sides, the hardening superset holds throughout.
 #[test]
-fn exhaustive_link_cut_points_up_to_two_writes() {
+fn exhaustive_link_cut_points_up_to_three_writes() {
     let mut runs = 0;
-    for n in 1..=2 {
+    for n in 1..=3 {
         for (i, w) in workloads(n).iter().enumerate() {
             let base = run(config(w, i));
             for step in base.workload_first_step..=base.settled_step {
