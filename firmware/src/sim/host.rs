@@ -18,19 +18,52 @@ impl World {
         self.nodes[n].alive.then_some(n)
     }
 
+    /// Records a host request in flight and hands it to controller `n`.
+    fn submit(&mut self, n: usize, kind: ReqKind, input: Input) {
+        let (Input::HostWrite {
+            req,
+            lun,
+            lba,
+            sectors,
+        }
+        | Input::HostRead {
+            req,
+            lun,
+            lba,
+            sectors,
+        }) = input
+        else {
+            return;
+        };
+        // First page and page count of the sector range.
+        let ps = self.cfg.page_sectors as u64;
+        let first = lba / ps;
+        let pages = ((lba + sectors as u64 - 1) / ps - first + 1) as u32;
+        self.reqs.insert(
+            req,
+            HostReq {
+                kind,
+                lun,
+                lba,
+                sectors,
+                first,
+                pages,
+                node: n,
+                issued: self.now,
+                forwarded: false,
+                orphan: false,
+            },
+        );
+        let inc = self.nodes[n].inc;
+        self.at(self.now, Ev::Input(n, inc, input));
+    }
+
     pub(super) fn issue(&mut self, op: Op) {
         if self.report.workload_first_step == 0 && !self.stopping {
             self.report.workload_first_step = self.step;
         }
         let req = self.next_req;
         self.next_req += 1;
-        let ps = self.cfg.page_sectors as u64;
-        let span = |lba: u64, sectors: u32| {
-            (
-                lba / ps,
-                ((lba + sectors as u64 - 1) / ps - lba / ps + 1) as u32,
-            )
-        };
         match op {
             Op::Write { lun, lba, sectors } => {
                 let Some(n) = self.route(lun) else { return };
@@ -39,60 +72,26 @@ impl World {
                 self.report.writes_issued += 1;
                 self.reference
                     .issue(id, lun, lba..lba + sectors as u64, self.now);
-                let (first, pages) = span(lba, sectors);
-                self.reqs.insert(
-                    req,
-                    HostReq {
-                        kind: ReqKind::Write { id },
-                        lun,
-                        lba,
-                        sectors,
-                        first,
-                        pages,
-                        node: n,
-                        issued: self.now,
-                        forwarded: false,
-                        orphan: false,
-                    },
-                );
-                let inc = self.nodes[n].inc;
                 let input = Input::HostWrite {
                     req,
                     lun,
                     lba,
                     sectors,
                 };
-                self.at(self.now, Ev::Input(n, inc, input));
+                self.submit(n, ReqKind::Write { id }, input);
             }
             Op::Read { lun, lba, sectors } => {
                 let Some(n) = self.route(lun) else { return };
                 let floors = (lba..lba + sectors as u64)
                     .map(|s| self.reference.floor(lun, s))
                     .collect();
-                let (first, pages) = span(lba, sectors);
-                self.reqs.insert(
-                    req,
-                    HostReq {
-                        kind: ReqKind::Read { floors },
-                        lun,
-                        lba,
-                        sectors,
-                        first,
-                        pages,
-                        node: n,
-                        issued: self.now,
-                        forwarded: false,
-                        orphan: false,
-                    },
-                );
-                let inc = self.nodes[n].inc;
                 let input = Input::HostRead {
                     req,
                     lun,
                     lba,
                     sectors,
                 };
-                self.at(self.now, Ev::Input(n, inc, input));
+                self.submit(n, ReqKind::Read { floors }, input);
             }
             Op::Flush => {
                 // A host flush goes to both controllers: each hardens its own
