@@ -50,6 +50,89 @@ pub enum DriverError {
         what: String,
         timeout: Duration,
     },
+    #[error("board profile {path}: {detail}")]
+    Profile { path: String, detail: String },
+    #[error("no board named {board:?} (board files have: {known})")]
+    UnknownBoard { board: String, known: String },
+    #[error("{path}")]
+    File {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: truncated .bit file: {what} cut off at byte {offset}")]
+    BitTruncated {
+        path: String,
+        what: String,
+        offset: usize,
+    },
+    #[error("{path}: not a valid .bit file: {detail}")]
+    BitCorrupt { path: String, detail: String },
+    #[error(
+        "{path}: no configuration sync word (AA 99 55 66) in the data: not a 7-series bitstream"
+    )]
+    NoSyncWord { path: String },
+    #[error(
+        "{what} is for part {image_part}, but {target} has part {target_part}: refusing to flash"
+    )]
+    PartMismatch {
+        what: String,
+        image_part: String,
+        target: String,
+        target_part: String,
+    },
+    #[error(
+        "{path}: a raw image has no header naming its part: give --part PART (the board's part)"
+    )]
+    RawNeedsPart { path: String },
+    #[error("{what}: {len} bytes do not fit the {room}-byte {region} region")]
+    ImageTooBig {
+        what: String,
+        len: u64,
+        room: u64,
+        region: &'static str,
+    },
+    #[error("{op} of {len:#x} bytes at {offset:#x} touches the golden image region ({golden_offset:#x}..{golden_end:#x}): add --force-golden to really do it")]
+    GoldenProtected {
+        op: &'static str,
+        offset: u64,
+        len: u64,
+        golden_offset: u64,
+        golden_end: u64,
+    },
+    #[error("{offset:#x}+{len:#x} is outside the {size:#x}-byte flash")]
+    FlashRange { offset: u64, len: u64, size: u64 },
+    #[error("cannot run {tool}: {source} (install it: apt-get install openfpgaloader)")]
+    ToolMissing {
+        tool: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{tool} failed ({status}): {command}")]
+    ToolFailed {
+        tool: String,
+        status: String,
+        command: String,
+    },
+    #[error("{device}: flash chip answers JEDEC id {found:06x}, the {board} profile expects {expected:06x} ({chip})")]
+    JedecMismatch {
+        device: String,
+        board: String,
+        chip: String,
+        expected: u32,
+        found: u32,
+    },
+    #[error("{device}: flash verify failed: first difference at flash offset {offset:#x} (wrote {wrote:#04x}, read {read:#04x})")]
+    VerifyMismatch {
+        device: String,
+        offset: u64,
+        wrote: u8,
+        read: u8,
+    },
+    #[error("{device}: the card refused a flash command into the protected region below {protect_end:#x}")]
+    FlashRefused { device: String, protect_end: u64 },
+    #[error("{device}: flash has no card FLASH block: {detail}")]
+    NoFlashBlock { device: String, detail: String },
     #[error("PCI config space: {0}")]
     ConfigSpace(String),
     #[cfg(feature = "sim")]

@@ -6,9 +6,14 @@
 //! (no raw offsets above this layer); [`examine`], the block walk behind
 //! `duplexctl examine`.
 
+pub mod bitstream;
+pub mod board;
 pub mod device;
 pub mod error;
 pub mod examine;
+pub mod flash;
+pub mod image;
+pub mod jtag;
 pub mod pci;
 pub mod regs;
 #[cfg(feature = "sim")]

@@ -9,6 +9,11 @@ use duplex_driver::examine::{examine, CardReport};
 use duplex_driver::{Device, DeviceSpec};
 use std::path::PathBuf;
 
+#[path = "../cli/flash_cmd.rs"]
+mod flash_cmd;
+#[path = "../cli/inband_cmd.rs"]
+mod inband_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "duplexctl",
@@ -38,6 +43,12 @@ enum Cmd {
         /// Seed of the co-simulation (sim devices only).
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// Board images in the configuration flash: over JTAG (--board, openFPGALoader)
+    /// or in-band through the card (--device).
+    Flash {
+        #[command(subcommand)]
+        op: flash_cmd::FlashOp,
     },
     /// Write the card's Verilog (rust-hdl output) to a directory.
     Verilog {
@@ -71,6 +82,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.cmd {
         Cmd::Examine { device, json, seed } => cmd_examine(&device, json, seed),
         Cmd::Verilog { out, width } => cmd_verilog(&out, width),
+        Cmd::Flash { op } => flash_cmd::run(op),
     }
 }
 
