@@ -7,13 +7,16 @@
 //! A Rust file with the port layout is generated beside it, so the harness
 //! and the shim always agree with the hardware's ports.
 
-use duplex_hdl::{card_verilog, parse_ports, CardConfig, Port, PortDir};
+use duplex_hdl::{allocator_verilog, card_verilog, parse_ports, CardConfig, Port, PortDir};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Widths built into the co-simulation.
 const WIDTHS: &[usize] = &[256];
+/// Stand-alone allocator builds (slot counts): a small one for exhaustive
+/// checks and the largest one the allocator supports.
+const ALLOCATORS: &[u32] = &[32, 65_536];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -22,7 +25,14 @@ fn main() {
     let root = verilator_root();
     let mut rust = String::new();
     for &w in WIDTHS {
-        build_width(&out, &root, w, &mut rust);
+        let verilog = card_verilog(w, CardConfig::default()).expect("card verilog");
+        let doc = format!("{w}-bit card model");
+        build_model(&out, &root, &format!("card{w}"), &verilog, &doc, &mut rust);
+    }
+    for &n in ALLOCATORS {
+        let verilog = allocator_verilog(n).expect("allocator verilog");
+        let doc = format!("stand-alone {n}-slot allocator model");
+        build_model(&out, &root, &format!("alloc{n}"), &verilog, &doc, &mut rust);
     }
     std::fs::write(out.join("ports.rs"), rust).expect("write ports.rs");
 
@@ -64,13 +74,20 @@ fn words(width: usize) -> usize {
     width.div_ceil(32)
 }
 
-fn build_width(out: &Path, root: &Path, w: usize, rust: &mut String) {
-    let name = format!("card{w}");
-    let prefix = format!("Vcard{w}");
-    let verilog = card_verilog(w, CardConfig::default()).expect("card verilog");
+/// Verilog port name as a C++ member of the Verilated model (`$` is
+/// mangled by Verilator) and as a Rust constant.
+fn cpp_name(port: &str) -> String {
+    port.replace('$', "__024")
+}
+fn rust_name(port: &str) -> String {
+    port.replace('$', "_").to_uppercase()
+}
+
+fn build_model(out: &Path, root: &Path, name: &str, verilog: &str, doc: &str, rust: &mut String) {
+    let prefix = format!("V{name}");
     let vfile = out.join(format!("{name}.v"));
-    std::fs::write(&vfile, &verilog).expect("write verilog");
-    let mdir = out.join(&name);
+    std::fs::write(&vfile, verilog).expect("write verilog");
+    let mdir = out.join(name);
     let _ = std::fs::remove_dir_all(&mdir);
     let status = Command::new("verilator")
         .args(["--cc", "--prefix", &prefix, "--top-module", "top"])
@@ -89,22 +106,21 @@ fn build_width(out: &Path, root: &Path, w: usize, rust: &mut String) {
         );
     }
 
-    let ports = parse_ports(&verilog);
+    let ports = parse_ports(verilog);
     let inputs: Vec<&Port> = ports
         .iter()
         .filter(|p| p.dir == PortDir::Input && p.name != "clock")
         .collect();
     let outputs: Vec<&Port> = ports.iter().filter(|p| p.dir == PortDir::Output).collect();
     let shim = out.join(format!("{name}_shim.cpp"));
-    std::fs::write(&shim, shim_source(&name, &prefix, &inputs, &outputs)).expect("write shim");
+    std::fs::write(&shim, shim_source(name, &prefix, &inputs, &outputs)).expect("write shim");
 
     // Port layout for the Rust harness.
     let in_words: usize = inputs.iter().map(|p| words(p.width)).sum();
     let out_words: usize = outputs.iter().map(|p| words(p.width)).sum();
-    writeln!(rust, "/// Port layout of the {w}-bit card model.").unwrap();
+    writeln!(rust, "/// Port layout of the {doc}.").unwrap();
     writeln!(rust, "pub mod {name} {{").unwrap();
     writeln!(rust, "    use crate::model::Slot;").unwrap();
-    writeln!(rust, "    pub const WIDTH: usize = {w};").unwrap();
     writeln!(rust, "    pub const IN_WORDS: usize = {in_words};").unwrap();
     writeln!(rust, "    pub const OUT_WORDS: usize = {out_words};").unwrap();
     for (set, list) in [("input", &inputs), ("output", &outputs)] {
@@ -115,7 +131,7 @@ fn build_width(out: &Path, root: &Path, w: usize, rust: &mut String) {
             writeln!(
                 rust,
                 "        pub const {}: Slot = Slot {{ word: {off}, width: {} }};",
-                p.name.to_uppercase(),
+                rust_name(&p.name),
                 p.width
             )
             .unwrap();
@@ -130,7 +146,7 @@ fn build_width(out: &Path, root: &Path, w: usize, rust: &mut String) {
         "pub fn {n}_cycle(h: *mut core::ffi::c_void, inp: *const u32, out: *mut u32);",
         "pub fn {n}_trace_open(h: *mut core::ffi::c_void, path: *const core::ffi::c_char) -> i32;",
     ] {
-        writeln!(rust, "        {}", f.replace("{n}", &name)).unwrap();
+        writeln!(rust, "        {}", f.replace("{n}", name)).unwrap();
     }
     writeln!(rust, "    }}").unwrap();
     writeln!(rust, "}}").unwrap();
@@ -215,12 +231,12 @@ fn shim_source(name: &str, prefix: &str, inputs: &[&Port], outputs: &[&Port]) ->
     for p in inputs {
         let n = words(p.width);
         if p.width <= 32 {
-            writeln!(s, "  m->{} = in[{off}];", p.name).unwrap();
+            writeln!(s, "  m->{} = in[{off}];", cpp_name(&p.name)).unwrap();
         } else if p.width <= 64 {
             writeln!(
                 s,
                 "  m->{} = (uint64_t)in[{off}] | ((uint64_t)in[{}] << 32);",
-                p.name,
+                cpp_name(&p.name),
                 off + 1
             )
             .unwrap();
@@ -228,7 +244,7 @@ fn shim_source(name: &str, prefix: &str, inputs: &[&Port], outputs: &[&Port]) ->
             writeln!(
                 s,
                 "  for (int i = 0; i < {n}; i++) m->{}[i] = in[{off} + i];",
-                p.name
+                cpp_name(&p.name)
             )
             .unwrap();
         }
@@ -243,20 +259,20 @@ fn shim_source(name: &str, prefix: &str, inputs: &[&Port], outputs: &[&Port]) ->
     for p in outputs {
         let n = words(p.width);
         if p.width <= 32 {
-            writeln!(s, "  out[{off}] = m->{};", p.name).unwrap();
+            writeln!(s, "  out[{off}] = m->{};", cpp_name(&p.name)).unwrap();
         } else if p.width <= 64 {
             writeln!(
                 s,
                 "  out[{off}] = (uint32_t)m->{n}; out[{}] = (uint32_t)(m->{n} >> 32);",
                 off + 1,
-                n = p.name
+                n = cpp_name(&p.name)
             )
             .unwrap();
         } else {
             writeln!(
                 s,
                 "  for (int i = 0; i < {n}; i++) out[{off} + i] = m->{}[i];",
-                p.name
+                cpp_name(&p.name)
             )
             .unwrap();
         }

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!                    ┌──────────────────────── card ────────────────────────┐
-//!   bar_req_* ──────►│ BAR front end ──► ID │ IRQ │ NTB │ ERR (block list)   │──► bar_rsp_*
+//!   bar_req_* ──────►│ BAR front end ──► ID │ IRQ │ NTB │ ERR │ ALLOC (blocks) │──► bar_rsp_*
 //!                    │      │ unmapped ─────────────────► ERR              │
 //!                    │ NTB block ◄──────────────────────────── ntb_rx_* ◄──│◄── partner
 //!                    │     └──────────────────────────────────► ntb_tx_* ──│──► partner
@@ -24,7 +24,8 @@ use crate::id_block::{IdBlock, IdConfig};
 use crate::irq_block::IrqBlock;
 use crate::ntb_block::NtbBlock;
 use crate::regport::{c32, BlockHeader, WORD_BITS};
-use duplex_regs::{irq, params, ERR, ID, IRQ, NTB, UNMAPPED_READ_VALUE};
+use crate::slot_allocator::SlotAllocator;
+use duplex_regs::{irq, params, ALLOC, ERR, ID, IRQ, NTB, UNMAPPED_READ_VALUE};
 use rust_hdl::prelude::*;
 
 /// Width of a BAR0 byte offset.
@@ -52,6 +53,12 @@ impl Default for CardConfig {
         }
     }
 }
+
+/// Slot-index bits of the card's allocator: it holds up to 4,096 slots
+/// (`params::MAX_SLOTS`), in 16 banks of 256.
+pub const ALLOC_SLOT_BITS: usize = 12;
+const ALLOC_BANK_BITS: usize = ALLOC_SLOT_BITS - 4;
+const _: () = assert!(1 << ALLOC_SLOT_BITS == params::MAX_SLOTS);
 
 /// Data-path widths a card can be built with.
 pub const DATA_WIDTHS: [usize; 4] = [64, 128, 256, 512];
@@ -113,6 +120,8 @@ pub struct Card<const W: usize, const S: usize> {
     ntb: NtbBlock<W>,
     hdr_err: BlockHeader,
     errs: ErrBlock,
+    hdr_alloc: BlockHeader,
+    alloc: SlotAllocator<ALLOC_SLOT_BITS, ALLOC_BANK_BITS>,
     // BAR front end
     rd_pending: DFF<Bit>,
     rd_addr: DFF<Bits<BAR_ADDR_BITS>>,
@@ -127,6 +136,7 @@ pub struct Card<const W: usize, const S: usize> {
     b_irq: Constant<Bits<8>>,
     b_ntb: Constant<Bits<8>>,
     b_err: Constant<Bits<8>>,
+    b_alloc: Constant<Bits<8>>,
     unmapped_value: Constant<Bits<32>>,
     write_flag: Constant<Bits<32>>,
 }
@@ -148,9 +158,10 @@ impl<const W: usize, const S: usize> Card<W, S> {
             cfg.slot_size.is_power_of_two() && cfg.slot_size >= 512,
             "slot size must be a power of two >= 512"
         );
-        assert!(
-            (1..=65_536).contains(&cfg.max_slots),
-            "slot count out of range"
+        assert_eq!(
+            cfg.max_slots,
+            params::MAX_SLOTS,
+            "the card's allocator is built for params::MAX_SLOTS slots"
         );
         assert!(
             (1..=16).contains(&cfg.max_pages),
@@ -208,6 +219,8 @@ impl<const W: usize, const S: usize> Card<W, S> {
             ntb: NtbBlock::default(),
             hdr_err: BlockHeader::new(&ERR),
             errs: ErrBlock::default(),
+            hdr_alloc: BlockHeader::new(&ALLOC),
+            alloc: SlotAllocator::new(),
             rd_pending: Default::default(),
             rd_addr: Default::default(),
             wr_block: Default::default(),
@@ -221,6 +234,7 @@ impl<const W: usize, const S: usize> Card<W, S> {
             b_irq: Constant::new((IRQ.index() as u64).to_bits()),
             b_ntb: Constant::new((NTB.index() as u64).to_bits()),
             b_err: Constant::new((ERR.index() as u64).to_bits()),
+            b_alloc: Constant::new((ALLOC.index() as u64).to_bits()),
             unmapped_value: c32(UNMAPPED_READ_VALUE),
             write_flag: c32(duplex_regs::err::LAST_WRITE.mask()),
         }
@@ -231,7 +245,8 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, rd_pending, rd_addr);
-        clock!(self, clock, irqs, ntb, errs);
+        clock!(self, clock, irqs, ntb, errs, alloc);
+        self.alloc.reset.next = self.reset.val();
         self.irqs.reset.next = self.reset.val();
         self.ntb.reset.next = self.reset.val();
         self.errs.reset.next = self.reset.val();
@@ -277,6 +292,14 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
         self.errs.regs.wr_data.next = self.bar_req_wdata.val();
         self.errs.regs.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
         self.hdr_err.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
+        self.alloc.regs.wr_en.next = self.bar_req_valid.val()
+            && self.bar_req_write.val()
+            && self.wr_aligned.val()
+            && (self.wr_block.val() == self.b_alloc.val());
+        self.alloc.regs.wr_word.next = self.bar_req_addr.val().get_bits::<WORD_BITS>(2);
+        self.alloc.regs.wr_data.next = self.bar_req_wdata.val();
+        self.alloc.regs.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
+        self.hdr_alloc.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
 
         // Write decode: a header word is read-only but mapped.
         self.wr_hit.next = false;
@@ -285,7 +308,8 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
                 self.wr_hit.next = (self.wr_block.val() == self.b_id.val())
                     || (self.wr_block.val() == self.b_irq.val())
                     || (self.wr_block.val() == self.b_ntb.val())
-                    || (self.wr_block.val() == self.b_err.val());
+                    || (self.wr_block.val() == self.b_err.val())
+                    || (self.wr_block.val() == self.b_alloc.val());
             } else if self.wr_block.val() == self.b_id.val() {
                 self.wr_hit.next = self.id.regs.wr_hit.val();
             } else if self.wr_block.val() == self.b_irq.val() {
@@ -294,6 +318,8 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
                 self.wr_hit.next = self.ntb.regs.wr_hit.val();
             } else if self.wr_block.val() == self.b_err.val() {
                 self.wr_hit.next = self.errs.regs.wr_hit.val();
+            } else if self.wr_block.val() == self.b_alloc.val() {
+                self.wr_hit.next = self.alloc.regs.wr_hit.val();
             }
         }
 
@@ -333,6 +359,14 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
                     self.rd_hit.next = self.errs.regs.rd_hit.val();
                     self.rd_data.next = self.errs.regs.rd_data.val();
                 }
+            } else if self.rd_block.val() == self.b_alloc.val() {
+                if self.hdr_alloc.rd_hit.val() {
+                    self.rd_hit.next = true;
+                    self.rd_data.next = self.hdr_alloc.rd_data.val();
+                } else {
+                    self.rd_hit.next = self.alloc.regs.rd_hit.val();
+                    self.rd_data.next = self.alloc.regs.rd_data.val();
+                }
             }
         }
         self.bar_rsp_valid.next = self.rd_pending.q.val();
@@ -370,10 +404,17 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
         if self.ntb.link_change.val() {
             self.irqs.events.next = self.irqs.events.val() | 2;
         }
-        if self.errs.error_event.val() {
+        if self.errs.error_event.val() || self.alloc.error_event.val() {
             self.irqs.events.next = self.irqs.events.val() | 4;
         }
         self.irq.next = self.irqs.irq.val();
+
+        // Allocator: the DMA engine's port is idle until the engine lands;
+        // software uses the register port.
+        self.alloc.dma_req_valid.next = false;
+        self.alloc.dma_req_free.next = false;
+        self.alloc.dma_req_count.next = 0.into();
+        self.alloc.dma_req_slot.next = 0.into();
 
         // DMA master port: no engine in this build; never requests.
         self.dma_rd_req_valid.next = false;

@@ -11,16 +11,20 @@ pub mod id_block;
 pub mod irq_block;
 pub mod ntb_block;
 pub mod regport;
+pub mod slot_allocator;
+pub mod slot_allocator_model;
 pub mod verilog;
 
 pub use card::{Card, CardConfig, DATA_WIDTHS};
-pub use verilog::{card_verilog, parse_ports, Port, PortDir};
+pub use verilog::{allocator_verilog, card_verilog, parse_ports, Port, PortDir};
 
 /// Errors of the hardware crate.
 #[derive(Debug)]
 pub enum HdlError {
     /// A data-path width the card cannot be built with.
     UnsupportedWidth(usize),
+    /// A slot count the allocator cannot be built with.
+    UnsupportedSlots(u32),
     /// An external tool (yosys, verilator) could not be started.
     ToolMissing {
         tool: &'static str,
@@ -44,6 +48,10 @@ impl std::fmt::Display for HdlError {
                     "unsupported data-path width {w} bits (use 64, 128, 256 or 512)"
                 )
             }
+            HdlError::UnsupportedSlots(n) => write!(
+                f,
+                "unsupported allocator size {n} slots (use a power of two from 32 to 65536)"
+            ),
             HdlError::ToolMissing { tool, source } => {
                 write!(
                     f,

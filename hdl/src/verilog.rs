@@ -1,6 +1,7 @@
 //! Verilog emission for the card top, and the port list read back from it.
 
 use crate::card::{Card, CardConfig};
+use crate::slot_allocator::SlotAllocator;
 use crate::{HdlError, Result};
 use rust_hdl::prelude::*;
 
@@ -19,6 +20,32 @@ pub fn card_verilog(width: usize, cfg: CardConfig) -> Result<String> {
         512 => Ok(gen::<512, 64>(cfg)),
         w => Err(HdlError::UnsupportedWidth(w)),
     }
+}
+
+/// Verilog for a stand-alone mirror-slot allocator of `max_slots` slots (a
+/// power of two, 32..=65,536), root module `top`. Used by the allocator's
+/// own Verilator tests, its formal proof and its resource figures.
+pub fn allocator_verilog(max_slots: u32) -> Result<String> {
+    fn gen<const SB: usize, const BB: usize>() -> String {
+        let mut uut = SlotAllocator::<SB, BB>::new();
+        uut.connect_all();
+        generate_verilog(&uut)
+    }
+    Ok(match max_slots {
+        32 => gen::<5, 1>(),
+        64 => gen::<6, 2>(),
+        128 => gen::<7, 3>(),
+        256 => gen::<8, 4>(),
+        512 => gen::<9, 5>(),
+        1024 => gen::<10, 6>(),
+        2048 => gen::<11, 7>(),
+        4096 => gen::<12, 8>(),
+        8192 => gen::<13, 9>(),
+        16384 => gen::<14, 10>(),
+        32768 => gen::<15, 11>(),
+        65536 => gen::<16, 12>(),
+        n => return Err(HdlError::UnsupportedSlots(n)),
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +128,23 @@ mod tests {
         assert_eq!((tx.dir, tx.width), (PortDir::Output, 256));
         assert_eq!(find("dma_wr_strb").unwrap().width, 32);
         assert_eq!(find("irq").unwrap().dir, PortDir::Output);
+    }
+
+    #[test]
+    fn allocator_slot_counts_must_be_powers_of_two_up_to_65536() {
+        assert!(matches!(
+            allocator_verilog(1000),
+            Err(HdlError::UnsupportedSlots(1000))
+        ));
+        assert!(matches!(
+            allocator_verilog(1 << 17),
+            Err(HdlError::UnsupportedSlots(_))
+        ));
+        let v = allocator_verilog(32).unwrap();
+        let ports = parse_ports(&v);
+        assert!(ports
+            .iter()
+            .any(|p| p.name == "dma_rsp_slots" && p.width == 256));
     }
 
     #[test]

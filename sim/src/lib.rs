@@ -9,6 +9,7 @@
 //!                       bar0/irq                                             bar0/irq
 //! ```
 
+pub mod allocator;
 pub mod link;
 pub mod memory;
 pub mod model;
@@ -52,6 +53,10 @@ pub enum SimError {
     OutOfMemory { card: usize, len: usize, free: u64 },
     #[error("cannot open waveform file {path}")]
     Trace { path: String },
+    #[error("no stand-alone allocator model of {0} slots is built (built: {built:?})", built = allocator::BUILT_SIZES)]
+    NoAllocatorModel(u32),
+    #[error("allocator did not finish init within {cycles} cycles")]
+    AllocatorInitTimeout { cycles: u64 },
 }
 
 pub type Result<T> = std::result::Result<T, SimError>;

@@ -17,7 +17,7 @@ pub struct Slot {
 }
 
 /// Data-path width of the co-simulated card.
-pub const WIDTH: usize = layout::WIDTH;
+pub const WIDTH: usize = layout::output::NTB_TX_DATA.width;
 /// Bytes per data beat.
 pub const BEAT_BYTES: usize = WIDTH / 8;
 
@@ -28,7 +28,7 @@ pub struct Pins {
 }
 
 impl Pins {
-    fn new(n: usize) -> Self {
+    pub(crate) fn new(n: usize) -> Self {
         Self { words: vec![0; n] }
     }
     pub fn get(&self, s: Slot) -> u64 {

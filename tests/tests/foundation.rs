@@ -170,7 +170,7 @@ fn unmapped_access_returns_the_error_value_and_is_counted() {
     let (p, a, _b) = pair(SimConfig::default());
     let regs = Regs::new(&a);
     regs.write(irq::MASK, !irq::ERROR.mask()).unwrap();
-    let holes = [0x0028u32, 0x0400, 0x0FFC, 0xFFFC, 0x0201];
+    let holes = [0x0028u32, 0x0C00, 0x0FFC, 0xFFFC, 0x0201];
     for (n, off) in holes.iter().enumerate() {
         assert_eq!(a.read32(*off).unwrap(), UNMAPPED_READ_VALUE, "{off:#x}");
         assert_eq!(regs.read(err::UNMAPPED_COUNT).unwrap(), n as u32 + 1);
@@ -180,11 +180,11 @@ fn unmapped_access_returns_the_error_value_and_is_counted() {
             *off
         );
     }
-    a.write32(0x0500, 0xDEAD).unwrap();
+    a.write32(0x0D00, 0xDEAD).unwrap();
     assert_eq!(regs.read(err::UNMAPPED_COUNT).unwrap(), 6);
     assert_eq!(
         regs.read(err::UNMAPPED_LAST).unwrap(),
-        0x0500 | err::LAST_WRITE.mask()
+        0x0D00 | err::LAST_WRITE.mask()
     );
     assert!(p.world().irq(0).unwrap(), "ERROR cause raised the line");
     // Offsets past the BAR are refused before reaching the card.

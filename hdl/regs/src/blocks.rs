@@ -5,7 +5,7 @@
 
 use crate::{version, Access, Block, Field, Reg, RegArray, BLOCK_SIZE};
 
-const fn reg(
+pub(crate) const fn reg(
     offset: u32,
     name: &'static str,
     access: Access,
@@ -23,11 +23,11 @@ const fn reg(
     }
 }
 
-const fn one(reg: Reg) -> RegArray {
+pub(crate) const fn one(reg: Reg) -> RegArray {
     RegArray { reg, count: 1 }
 }
 
-const fn field(name: &'static str, lsb: u32, width: u32, doc: &'static str) -> Field {
+pub(crate) const fn field(name: &'static str, lsb: u32, width: u32, doc: &'static str) -> Field {
     Field {
         name,
         lsb,
@@ -37,7 +37,7 @@ const fn field(name: &'static str, lsb: u32, width: u32, doc: &'static str) -> F
 }
 
 /// Type word prefix: ASCII "DX" in bits 31:16, block kind in 15:0.
-const fn type_id(kind: u16) -> u32 {
+pub(crate) const fn type_id(kind: u16) -> u32 {
     0x4458_0000 | kind as u32
 }
 
@@ -165,7 +165,7 @@ pub mod irq {
         "ERROR",
         2,
         1,
-        "An error was counted in the ERR block (for example an unmapped access).",
+        "An error was counted: in ERR (for example an unmapped access) or in ALLOC (ERRORS).",
     );
     pub const DMA: Field = field("DMA", 3, 1, "The DMA engine posted completions.");
     pub const SOFTWARE: Field = field(
@@ -413,7 +413,7 @@ pub const ERR: Block = Block {
     base: err::BASE,
     type_id: type_id(4),
     version: version(1, 0),
-    next: 0,
+    next: crate::slot_alloc::BASE,
     doc: "Error counters. Each counted error also latches IRQ.STATUS.ERROR.",
     regs: &[
         one(err::UNMAPPED_COUNT),
@@ -423,4 +423,4 @@ pub const ERR: Block = Block {
 };
 
 /// Every block, in BAR0 order.
-pub const BLOCKS: &[Block] = &[ID, IRQ, NTB, ERR];
+pub const BLOCKS: &[Block] = &[ID, IRQ, NTB, ERR, crate::slot_alloc::ALLOC];

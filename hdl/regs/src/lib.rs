@@ -16,9 +16,11 @@
 pub mod blocks;
 pub mod layout;
 pub mod markdown;
+pub mod slot_alloc;
 
 pub use blocks::*;
 pub use layout::*;
+pub use slot_alloc::ALLOC;
 
 /// How software may access a register.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
