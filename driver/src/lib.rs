@@ -13,6 +13,7 @@ pub mod error;
 pub mod examine;
 pub mod flash;
 pub mod image;
+pub mod inband;
 pub mod jtag;
 pub mod pci;
 pub mod regs;

@@ -9,6 +9,7 @@
 //!                    │ NTB block ◄──────────────────────────── ntb_rx_* ◄──│◄── partner
 //!                    │     └──────────────────────────────────► ntb_tx_* ──│──► partner
 //!   dma_* ◄─────────►│ (DMA engine: idle in this build, ports tied off)    │
+//!   flash_* ◄───────►│ FLASH block (SPI command engine) ──────► boot_req    │
 //!                    │ IRQ block ──────────────────────────────────► irq   │
 //!                    └──────────────────────────────────────────────────────┘
 //! ```
@@ -20,12 +21,13 @@
 //! counted in `ERR.UNMAPPED_COUNT` (writes there are dropped and counted too).
 
 use crate::err_block::ErrBlock;
+use crate::flash_block::FlashBlock;
 use crate::id_block::{IdBlock, IdConfig};
 use crate::irq_block::IrqBlock;
 use crate::ntb_block::NtbBlock;
 use crate::regport::{c32, BlockHeader, WORD_BITS};
 use crate::slot_allocator::SlotAllocator;
-use duplex_regs::{irq, params, ALLOC, ERR, ID, IRQ, NTB, UNMAPPED_READ_VALUE};
+use duplex_regs::{irq, params, ALLOC, ERR, FLASH, ID, IRQ, NTB, UNMAPPED_READ_VALUE};
 use rust_hdl::prelude::*;
 
 /// Width of a BAR0 byte offset.
@@ -110,6 +112,12 @@ pub struct Card<const W: usize, const S: usize> {
     pub ntb_link_up: Signal<In, Bit>,
     // Interrupt line
     pub irq: Signal<Out, Bit>,
+    // Configuration flash (SPI mode 0) and reconfiguration request
+    pub flash_cs_n: Signal<Out, Bit>,
+    pub flash_sck: Signal<Out, Bit>,
+    pub flash_mosi: Signal<Out, Bit>,
+    pub flash_miso: Signal<In, Bit>,
+    pub boot_req: Signal<Out, Bit>,
 
     // Register blocks, in BAR0 order
     hdr_id: BlockHeader,
@@ -122,6 +130,8 @@ pub struct Card<const W: usize, const S: usize> {
     errs: ErrBlock,
     hdr_alloc: BlockHeader,
     alloc: SlotAllocator<ALLOC_SLOT_BITS, ALLOC_BANK_BITS>,
+    hdr_flash: BlockHeader,
+    flash: FlashBlock,
     // BAR front end
     rd_pending: DFF<Bit>,
     rd_addr: DFF<Bits<BAR_ADDR_BITS>>,
@@ -137,6 +147,7 @@ pub struct Card<const W: usize, const S: usize> {
     b_ntb: Constant<Bits<8>>,
     b_err: Constant<Bits<8>>,
     b_alloc: Constant<Bits<8>>,
+    b_flash: Constant<Bits<8>>,
     unmapped_value: Constant<Bits<32>>,
     write_flag: Constant<Bits<32>>,
 }
@@ -206,6 +217,11 @@ impl<const W: usize, const S: usize> Card<W, S> {
             ntb_rx_last: Default::default(),
             ntb_link_up: Default::default(),
             irq: Default::default(),
+            flash_cs_n: Default::default(),
+            flash_sck: Default::default(),
+            flash_mosi: Default::default(),
+            flash_miso: Default::default(),
+            boot_req: Default::default(),
             hdr_id: BlockHeader::new(&ID),
             id: IdBlock::new(IdConfig {
                 data_width_bits: W as u32,
@@ -221,6 +237,8 @@ impl<const W: usize, const S: usize> Card<W, S> {
             errs: ErrBlock::default(),
             hdr_alloc: BlockHeader::new(&ALLOC),
             alloc: SlotAllocator::new(),
+            hdr_flash: BlockHeader::new(&FLASH),
+            flash: FlashBlock::default(),
             rd_pending: Default::default(),
             rd_addr: Default::default(),
             wr_block: Default::default(),
@@ -235,6 +253,7 @@ impl<const W: usize, const S: usize> Card<W, S> {
             b_ntb: Constant::new((NTB.index() as u64).to_bits()),
             b_err: Constant::new((ERR.index() as u64).to_bits()),
             b_alloc: Constant::new((ALLOC.index() as u64).to_bits()),
+            b_flash: Constant::new((FLASH.index() as u64).to_bits()),
             unmapped_value: c32(UNMAPPED_READ_VALUE),
             write_flag: c32(duplex_regs::err::LAST_WRITE.mask()),
         }
@@ -245,11 +264,12 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, rd_pending, rd_addr);
-        clock!(self, clock, irqs, ntb, errs, alloc);
+        clock!(self, clock, irqs, ntb, errs, alloc, flash);
         self.alloc.reset.next = self.reset.val();
         self.irqs.reset.next = self.reset.val();
         self.ntb.reset.next = self.reset.val();
         self.errs.reset.next = self.reset.val();
+        self.flash.reset.next = self.reset.val();
 
         // BAR front end: decode the block from offset bits 15:8.
         self.wr_block.next = self.bar_req_addr.val().get_bits::<8>(8);
@@ -300,6 +320,14 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
         self.alloc.regs.wr_data.next = self.bar_req_wdata.val();
         self.alloc.regs.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
         self.hdr_alloc.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
+        self.flash.regs.wr_en.next = self.bar_req_valid.val()
+            && self.bar_req_write.val()
+            && self.wr_aligned.val()
+            && (self.wr_block.val() == self.b_flash.val());
+        self.flash.regs.wr_word.next = self.bar_req_addr.val().get_bits::<WORD_BITS>(2);
+        self.flash.regs.wr_data.next = self.bar_req_wdata.val();
+        self.flash.regs.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
+        self.hdr_flash.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
 
         // Write decode: a header word is read-only but mapped.
         self.wr_hit.next = false;
@@ -309,7 +337,8 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
                     || (self.wr_block.val() == self.b_irq.val())
                     || (self.wr_block.val() == self.b_ntb.val())
                     || (self.wr_block.val() == self.b_err.val())
-                    || (self.wr_block.val() == self.b_alloc.val());
+                    || (self.wr_block.val() == self.b_alloc.val())
+                    || (self.wr_block.val() == self.b_flash.val());
             } else if self.wr_block.val() == self.b_id.val() {
                 self.wr_hit.next = self.id.regs.wr_hit.val();
             } else if self.wr_block.val() == self.b_irq.val() {
@@ -320,6 +349,8 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
                 self.wr_hit.next = self.errs.regs.wr_hit.val();
             } else if self.wr_block.val() == self.b_alloc.val() {
                 self.wr_hit.next = self.alloc.regs.wr_hit.val();
+            } else if self.wr_block.val() == self.b_flash.val() {
+                self.wr_hit.next = self.flash.regs.wr_hit.val();
             }
         }
 
@@ -366,6 +397,14 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
                 } else {
                     self.rd_hit.next = self.alloc.regs.rd_hit.val();
                     self.rd_data.next = self.alloc.regs.rd_data.val();
+                }
+            } else if self.rd_block.val() == self.b_flash.val() {
+                if self.hdr_flash.rd_hit.val() {
+                    self.rd_hit.next = true;
+                    self.rd_data.next = self.hdr_flash.rd_data.val();
+                } else {
+                    self.rd_hit.next = self.flash.regs.rd_hit.val();
+                    self.rd_data.next = self.flash.regs.rd_data.val();
                 }
             }
         }
@@ -415,6 +454,12 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
         self.alloc.dma_req_free.next = false;
         self.alloc.dma_req_count.next = 0.into();
         self.alloc.dma_req_slot.next = 0.into();
+        // Configuration flash.
+        self.flash_cs_n.next = self.flash.spi_cs_n.val();
+        self.flash_sck.next = self.flash.spi_sck.val();
+        self.flash_mosi.next = self.flash.spi_mosi.val();
+        self.flash.spi_miso.next = self.flash_miso.val();
+        self.boot_req.next = self.flash.boot_req.val();
 
         // DMA master port: no engine in this build; never requests.
         self.dma_rd_req_valid.next = false;

@@ -7,6 +7,7 @@
 pub mod card;
 pub mod check;
 pub mod err_block;
+pub mod flash_block;
 pub mod id_block;
 pub mod irq_block;
 pub mod ntb_block;

@@ -9,6 +9,7 @@
 use crate::link::{Link, LinkBeat};
 use crate::memory::{HostMemory, Iova};
 use crate::model::{inp, out, CardModel, BEAT_BYTES};
+use crate::spi_flash::{FlashModelConfig, SpiFlash};
 use crate::{Result, SimError};
 use duplex_regs::BAR0_SIZE;
 use rand::{Rng, SeedableRng};
@@ -33,6 +34,8 @@ pub struct SimConfig {
     pub record_trace: bool,
     /// Write VCD waveforms to `<dir>/card<N>.vcd`.
     pub vcd_dir: Option<std::path::PathBuf>,
+    /// The SPI configuration flash on each card's board.
+    pub flash: FlashModelConfig,
 }
 
 impl Default for SimConfig {
@@ -46,6 +49,7 @@ impl Default for SimConfig {
             host_memory_bytes: 16 << 20,
             record_trace: false,
             vcd_dir: std::env::var_os("DUPLEX_VCD_DIR").map(Into::into),
+            flash: FlashModelConfig::default(),
         }
     }
 }
@@ -71,7 +75,14 @@ pub struct WorldStats {
     pub dma_write_beats: u64,
     /// DMA writes or reads that fell outside host memory (never performed).
     pub dma_out_of_range: u64,
+    /// Reconfigurations the card requested (FLASH.CTRL.BOOT).
+    pub boots: u64,
+    /// Resets applied to the card (boot, power cut, fault injection).
+    pub resets: u64,
 }
+
+/// Cycles a card is held in reset when it reconfigures or loses power.
+pub const RESET_CYCLES: u64 = 4;
 
 pub struct SimWorld {
     cfg: SimConfig,
@@ -85,6 +96,9 @@ pub struct SimWorld {
     rng: ChaCha8Rng,
     cycle: u64,
     trace: Vec<u64>,
+    flash: [SpiFlash; 2],
+    /// Cycles of reset still to apply to each card.
+    reset_left: [u64; 2],
     pub stats: [WorldStats; 2],
 }
 
@@ -104,6 +118,11 @@ impl SimWorld {
             cycle: 0,
             trace: Vec::new(),
             stats: Default::default(),
+            flash: [
+                SpiFlash::new(cfg.flash.clone()),
+                SpiFlash::new(cfg.flash.clone()),
+            ],
+            reset_left: [0; 2],
             cfg,
         };
         if let Some(dir) = w.cfg.vcd_dir.clone() {
@@ -115,13 +134,8 @@ impl SimWorld {
             }
         }
         // Power-on reset: two cycles with reset high.
-        for c in 0..2 {
-            w.cards[c].inputs.set_bit(inp::RESET, true);
-        }
+        w.reset_left = [2, 2];
         w.step_n(2);
-        for c in 0..2 {
-            w.cards[c].inputs.set_bit(inp::RESET, false);
-        }
         Ok(w)
     }
 
@@ -164,6 +178,32 @@ impl SimWorld {
         Ok(self.cards[card].outputs.bit(out::IRQ))
     }
 
+    /// The configuration flash chip of a card.
+    pub fn flash(&self, card: usize) -> Result<&SpiFlash> {
+        self.flash.get(card).ok_or(SimError::NoSuchCard(card))
+    }
+    pub fn flash_mut(&mut self, card: usize) -> Result<&mut SpiFlash> {
+        self.flash.get_mut(card).ok_or(SimError::NoSuchCard(card))
+    }
+
+    /// Holds the card in reset for [`RESET_CYCLES`] and steps through it.
+    /// Host memory and the flash keep their contents.
+    pub fn reset_card(&mut self, card: usize) -> Result<()> {
+        self.check(card)?;
+        self.reset_left[card] = RESET_CYCLES;
+        self.stats[card].resets += 1;
+        self.step_n(RESET_CYCLES + 1);
+        Ok(())
+    }
+
+    /// Power cut on the card's board: a program or erase under way in the
+    /// flash is torn, and the card restarts from reset.
+    pub fn power_cut(&mut self, card: usize) -> Result<()> {
+        self.check(card)?;
+        self.flash[card].power_cut();
+        self.reset_card(card)
+    }
+
     fn check(&self, card: usize) -> Result<()> {
         if card < 2 {
             Ok(())
@@ -189,6 +229,9 @@ impl SimWorld {
         }
         for c in 0..2 {
             self.drive_inputs(c, now, link_ready[c], host_ready[c]);
+            let held = self.reset_left[c] > 0;
+            self.cards[c].inputs.set_bit(inp::RESET, held);
+            self.reset_left[c] = self.reset_left[c].saturating_sub(1);
         }
         for card in &mut self.cards {
             card.cycle();
@@ -221,6 +264,7 @@ impl SimWorld {
             None => pins.set_bit(inp::BAR_REQ_VALID, false),
         }
         pins.set_bit(inp::NTB_LINK_UP, self.link_up);
+        pins.set_bit(inp::FLASH_MISO, self.flash[c].miso());
         pins.set_bit(inp::NTB_TX_READY, link_ready);
         match self.links[peer].head(now) {
             Some(b) => {
@@ -253,6 +297,17 @@ impl SimWorld {
         let peer = 1 - c;
         let o = &self.cards[c].outputs;
         let i = &self.cards[c].inputs;
+        self.flash[c].cycle(
+            o.bit(out::FLASH_CS_N),
+            o.bit(out::FLASH_SCK),
+            o.bit(out::FLASH_MOSI),
+        );
+        if o.bit(out::BOOT_REQ) && self.reset_left[c] == 0 {
+            // Reconfiguration: the FPGA reloads and the card starts from reset.
+            self.stats[c].boots += 1;
+            self.stats[c].resets += 1;
+            self.reset_left[c] = RESET_CYCLES;
+        }
         // BAR requests are presented for exactly one cycle.
         self.bar[c] = None;
         if o.bit(out::NTB_TX_VALID) && link_ready {

@@ -422,5 +422,180 @@ pub const ERR: Block = Block {
     ],
 };
 
+// ---------------------------------------------------------------------------
+// FLASH: SPI flash controller for in-band image updates
+// ---------------------------------------------------------------------------
+
+pub mod flash {
+    use super::*;
+    pub const BASE: u32 = 6 * BLOCK_SIZE;
+
+    pub const OPCODE: Field = field("OPCODE", 0, 8, "SPI command byte sent first.");
+    pub const ADDR_BYTES: Field = field(
+        "ADDR_BYTES",
+        8,
+        3,
+        "Address bytes sent after the opcode, most significant first (0..4; above 4 acts as 4).",
+    );
+    pub const DUMMY_BYTES: Field = field(
+        "DUMMY_BYTES",
+        11,
+        3,
+        "Dummy bytes (zeros) sent after the address, e.g. 1 for FAST_READ.",
+    );
+    pub const READ: Field = field(
+        "READ",
+        16,
+        1,
+        "Data phase direction: 1 = bytes received into the buffer, 0 = buffer bytes sent.",
+    );
+    pub const LEN_BYTES: Field = field(
+        "BYTES",
+        0,
+        9,
+        "Data bytes after the header, 0..256 (above 256 acts as 256).",
+    );
+    pub const START: Field = field(
+        "START",
+        0,
+        1,
+        "Run the command in CMD/ADDR/LEN (ignored while BUSY). Erase, program and \
+         status-write opcodes addressed below PROTECT_END are refused and set REFUSED.",
+    );
+    pub const BOOT: Field = field(
+        "BOOT",
+        1,
+        1,
+        "Request reconfiguration from flash (the board top issues IPROG through ICAPE2).",
+    );
+    pub const CLEAR: Field = field("CLEAR", 2, 1, "Clear STATUS.REFUSED.");
+    pub const BUSY: Field = field("BUSY", 0, 1, "A command is being shifted out; CS# is low.");
+    pub const REFUSED: Field = field(
+        "REFUSED",
+        1,
+        1,
+        "Sticky: a START was refused because it would modify the protected region.",
+    );
+    pub const RX_LAST: Field = field(
+        "RX_LAST",
+        8,
+        8,
+        "The last byte received on MISO (the status byte after RDSR).",
+    );
+    pub const DIV: Field = field(
+        "DIV",
+        0,
+        8,
+        "SCK half period in card clocks, minus one: SCK = clock / (2 * (DIV + 1)).",
+    );
+    pub const PTR: Field = field("WORD", 0, 6, "Word index into the 256-byte buffer.");
+
+    pub const CMD: Reg = reg(
+        BASE + 0x0C,
+        "CMD",
+        Access::Rw,
+        0,
+        "The command START runs.",
+        &[OPCODE, ADDR_BYTES, DUMMY_BYTES, READ],
+    );
+    pub const ADDR: Reg = reg(
+        BASE + 0x10,
+        "ADDR",
+        Access::Rw,
+        0,
+        "Flash byte address of the command.",
+        &[],
+    );
+    pub const LEN: Reg = reg(
+        BASE + 0x14,
+        "LEN",
+        Access::Rw,
+        0,
+        "Length of the data phase.",
+        &[LEN_BYTES],
+    );
+    pub const CTRL: Reg = reg(
+        BASE + 0x18,
+        "CTRL",
+        Access::Wo,
+        0,
+        "Commands.",
+        &[START, BOOT, CLEAR],
+    );
+    pub const STATUS: Reg = reg(
+        BASE + 0x1C,
+        "STATUS",
+        Access::Ro,
+        0,
+        "Engine state.",
+        &[BUSY, REFUSED, RX_LAST],
+    );
+    pub const PROTECT_END: Reg = reg(
+        BASE + 0x20,
+        "PROTECT_END",
+        Access::Rw,
+        0xFFFF_FFFF,
+        "Flash addresses below this (sector aligned) cannot be erased or programmed; \
+         while it is non-zero, chip erase and status-register writes are refused too. \
+         All of the flash is protected after reset.",
+        &[],
+    );
+    pub const CLK_DIV: Reg = reg(
+        BASE + 0x24,
+        "CLK_DIV",
+        Access::Rw,
+        3,
+        "SPI clock divider.",
+        &[DIV],
+    );
+    pub const BUF_PTR: Reg = reg(
+        BASE + 0x28,
+        "BUF_PTR",
+        Access::Rw,
+        0,
+        "Buffer word that BUF_WDATA writes and BUF_RDATA reads.",
+        &[PTR],
+    );
+    pub const BUF_WDATA: Reg = reg(
+        BASE + 0x2C,
+        "BUF_WDATA",
+        Access::Wo,
+        0,
+        "Writes buffer bytes 4*PTR..4*PTR+3 (little-endian) and advances BUF_PTR.",
+        &[],
+    );
+    pub const BUF_RDATA: Reg = reg(
+        BASE + 0x30,
+        "BUF_RDATA",
+        Access::Ro,
+        0,
+        "Buffer bytes 4*PTR..4*PTR+3 (little-endian); reading does not advance BUF_PTR.",
+        &[],
+    );
+}
+
+pub const FLASH: Block = Block {
+    name: "FLASH",
+    base: flash::BASE,
+    type_id: type_id(6),
+    version: version(1, 0),
+    next: 0,
+    doc: "SPI flash controller: one command at a time (opcode, address, dummy bytes, up to \
+          256 data bytes through a buffer), hardware protection of the golden image region, \
+          and the reconfiguration request.",
+    regs: &[
+        one(flash::CMD),
+        one(flash::ADDR),
+        one(flash::LEN),
+        one(flash::CTRL),
+        one(flash::STATUS),
+        one(flash::PROTECT_END),
+        one(flash::CLK_DIV),
+        one(flash::BUF_PTR),
+        one(flash::BUF_WDATA),
+        one(flash::BUF_RDATA),
+    ],
+};
+
 /// Every block, in BAR0 order.
-pub const BLOCKS: &[Block] = &[ID, IRQ, NTB, ERR, crate::slot_alloc::ALLOC];
+pub const BLOCKS: &[Block] = &[ID, IRQ, NTB, ERR, crate::slot_alloc::ALLOC, FLASH];
