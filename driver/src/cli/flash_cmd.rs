@@ -171,6 +171,21 @@ pub fn target_args(op: &FlashOp) -> &TargetArgs {
     }
 }
 
+impl TargetArgs {
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    pub fn sim_flash(&self) -> Option<&Path> {
+        self.sim_flash.as_deref()
+    }
+    pub fn sim_power_cut_after(&self) -> Option<u64> {
+        self.sim_power_cut_after
+    }
+    pub fn force_golden(&self) -> bool {
+        self.force_golden
+    }
+}
+
 /// Runs one operation through the shared rules of [`Flasher`].
 pub fn run_op<A: FlashAccess>(op: &FlashOp, f: &mut Flasher<'_, A>) -> Result<()> {
     let mut bar = Bar::new();
