@@ -50,6 +50,19 @@ pub enum DriverError {
         what: String,
         timeout: Duration,
     },
+    #[error("{device}: slot allocator refused the {op}: {reason} (status {status})")]
+    AllocRejected {
+        device: String,
+        op: String,
+        status: u32,
+        reason: &'static str,
+    },
+    #[error("{device}: slot allocator refused init with {slots} slots: {reason}")]
+    AllocInitRefused {
+        device: String,
+        slots: u32,
+        reason: String,
+    },
     #[error("board profile {path}: {detail}")]
     Profile { path: String, detail: String },
     #[error("no board named {board:?} (board files have: {known})")]

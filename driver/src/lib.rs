@@ -19,6 +19,7 @@ pub mod pci;
 pub mod regs;
 #[cfg(feature = "sim")]
 pub mod sim_device;
+pub mod slot_allocator;
 pub mod vfio;
 
 pub use device::{Device, DeviceSpec, DmaBuffer, Iova};

@@ -14,6 +14,7 @@ pub mod ntb_block;
 pub mod regport;
 pub mod slot_allocator;
 pub mod slot_allocator_model;
+pub mod synth;
 pub mod verilog;
 
 pub use card::{Card, CardConfig, DATA_WIDTHS};
