@@ -352,3 +352,70 @@ fn a_million_random_operations_from_both_requesters_match_the_model() {
     println!("model counters over the last stretch: {c:?}");
     assert!(h.contended > 1_000, "the requesters must contend");
 }
+
+/// Every sequence of up to four operations, for every N <= 8, issued
+/// back-to-back (every forwarding path in use) and spaced by one idle cycle:
+/// each response must equal the model's.
+#[test]
+fn every_short_operation_sequence_for_n_up_to_8_matches_the_model() {
+    let mut hw = AllocatorSim::new(32).unwrap();
+    let mut sequences = 0u64;
+    for n in 1..=8u32 {
+        let mut alphabet: Vec<DmaRequest> = Vec::new();
+        let mut counts = vec![0, 1, 2, 3, n, n + 1, 16, 17];
+        counts.sort_unstable();
+        counts.dedup();
+        alphabet.extend(counts.into_iter().map(|count| DmaRequest::Alloc { count }));
+        alphabet.extend((0..=n).map(|slot| DmaRequest::Free { slot }));
+        let k = alphabet.len();
+        for len in 1..=4u32 {
+            for code in 0..k.pow(len) {
+                let ops: Vec<DmaRequest> = (0..len)
+                    .scan(code, |c, _| {
+                        let op = alphabet[*c % k];
+                        *c /= k;
+                        Some(op)
+                    })
+                    .collect();
+                for gap in [0, 1] {
+                    hw.init(n, true).unwrap();
+                    let mut model = SlotAllocatorModel::new(32);
+                    model.init(n, true).unwrap();
+                    let mut expect = VecDeque::new();
+                    let mut got = Vec::new();
+                    let mut queue: VecDeque<DmaRequest> = ops.iter().copied().collect();
+                    let mut idle = 0;
+                    let mut cycles = 0;
+                    while !queue.is_empty() || got.len() < ops.len() {
+                        cycles += 1;
+                        assert!(cycles < 32, "N={n}, ops {ops:?}: responses missing");
+                        let req = if idle == 0 {
+                            queue.front().copied()
+                        } else {
+                            None
+                        };
+                        hw.set_request(req);
+                        let c = hw.cycle();
+                        if c.taken {
+                            let op = queue.pop_front().unwrap();
+                            let r = model.apply(to_op(op));
+                            expect.push_back((r.status, r.slots));
+                            idle = gap;
+                        } else if idle > 0 {
+                            idle -= 1;
+                        }
+                        if let Some(r) = c.response {
+                            got.push((r.status, r.slots));
+                        }
+                    }
+                    hw.set_request(None);
+                    let expect: Vec<_> = expect.into_iter().collect();
+                    assert_eq!(got, expect, "N={n}, ops {ops:?}, gap {gap}");
+                    sequences += 1;
+                }
+            }
+        }
+    }
+    println!("{sequences} sequences checked");
+    assert!(sequences > 500_000);
+}
