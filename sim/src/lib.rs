@@ -10,6 +10,7 @@
 //! ```
 
 pub mod allocator;
+pub mod allocator_bench;
 pub mod link;
 pub mod memory;
 pub mod model;

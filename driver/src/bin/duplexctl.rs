@@ -13,6 +13,8 @@ use std::path::PathBuf;
 mod flash_cmd;
 #[path = "../cli/inband_cmd.rs"]
 mod inband_cmd;
+#[path = "../cli/perf_cmd.rs"]
+mod perf_cmd;
 
 #[derive(Parser)]
 #[command(
@@ -50,6 +52,30 @@ enum Cmd {
         #[command(subcommand)]
         op: flash_cmd::FlashOp,
     },
+    /// Cycle-level benchmarks in the co-simulation.
+    Bench {
+        #[command(subcommand)]
+        op: perf_cmd::BenchOp,
+    },
+    /// Resource figures from Yosys synth_xilinx: a block (--block allocator --slots N)
+    /// or the card core for a board (--board NAME), with its share of the part.
+    Synth {
+        /// Block to synthesise alone: allocator.
+        #[arg(long)]
+        block: Option<String>,
+        /// Allocator size in slots (a power of two, 32..=65536).
+        #[arg(long, default_value_t = 4096)]
+        slots: u32,
+        /// Board whose FPGA to report against (board-files/NAME/flash.toml).
+        #[arg(long)]
+        board: Option<String>,
+        /// Data-path width of the card core (with --board).
+        #[arg(long, default_value_t = 256)]
+        width: usize,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the card's Verilog (rust-hdl output) to a directory.
     Verilog {
         /// Output directory (created if missing).
@@ -83,6 +109,20 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Examine { device, json, seed } => cmd_examine(&device, json, seed),
         Cmd::Verilog { out, width } => cmd_verilog(&out, width),
         Cmd::Flash { op } => flash_cmd::run(op),
+        Cmd::Bench { op } => perf_cmd::bench(op),
+        Cmd::Synth {
+            block,
+            slots,
+            board,
+            width,
+            json,
+        } => perf_cmd::synth(perf_cmd::SynthArgs {
+            block,
+            slots,
+            board,
+            width,
+            json,
+        }),
     }
 }
 
