@@ -580,53 +580,58 @@ impl<const SB: usize, const BB: usize> Logic for SlotAllocator<SB, BB> {
         self.s2_byp.d.next = self.alloc_ok.val() && self.push.val();
         self.s2_byp_slot.d.next = self.s2_slot.q.val();
 
-        // ---- S2 output: rotate the banks into slot order.
-        // (Written out: rust-hdl cannot widen a value indexed by a loop variable.)
+        // ---- S2 output: rotate the banks into slot order. Only evaluated
+        // when an alloc succeeds (the wide logic is the costliest part of
+        // the block to simulate; in hardware it is the same mux either way).
         self.cat.next = 0.into();
-        self.cat.next =
-            (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[0].read_data.val()) << 240);
-        self.cat.next =
-            (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[1].read_data.val()) << 240);
-        self.cat.next =
-            (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[2].read_data.val()) << 240);
-        self.cat.next =
-            (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[3].read_data.val()) << 240);
-        self.cat.next =
-            (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[4].read_data.val()) << 240);
-        self.cat.next =
-            (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[5].read_data.val()) << 240);
-        self.cat.next =
-            (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[6].read_data.val()) << 240);
-        self.cat.next =
-            (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[7].read_data.val()) << 240);
-        self.cat.next =
-            (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[8].read_data.val()) << 240);
-        self.cat.next =
-            (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[9].read_data.val()) << 240);
-        self.cat.next =
-            (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[10].read_data.val()) << 240);
-        self.cat.next =
-            (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[11].read_data.val()) << 240);
-        self.cat.next =
-            (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[12].read_data.val()) << 240);
-        self.cat.next =
-            (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[13].read_data.val()) << 240);
-        self.cat.next =
-            (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[14].read_data.val()) << 240);
-        self.cat.next =
-            (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[15].read_data.val()) << 240);
-        self.cat2.next =
-            bit_cast::<512, 256>(self.cat.val()) | (bit_cast::<512, 256>(self.cat.val()) << 256);
-        self.rot16.next = bit_cast::<9, 4>(self.s2_rot.q.val()) << 4;
-        self.slots_out.next = self.cat2.val().get_bits::<256>(self.rot16.val().index());
-        if self.s2_byp.q.val() {
-            self.slots_out.next = (self.slots_out.val() & self.c_hi_mask.val())
-                | bit_cast::<256, 16>(self.s2_byp_slot.q.val());
-        }
-        self.cnt16.next = bit_cast::<9, 5>(self.s2_count.q.val()) << 4;
-        self.slots_out.next = self.slots_out.val() & !(self.c_ones.val() << self.cnt16.val());
-        if self.s2_free.q.val() || (self.s2_final.val() != 0) {
-            self.slots_out.next = 0.into();
+        self.cat2.next = 0.into();
+        self.rot16.next = 0.into();
+        self.cnt16.next = 0.into();
+        self.slots_out.next = 0.into();
+        if self.s2_valid.q.val() && !self.s2_free.q.val() && (self.s2_final.val() == 0) {
+            // (Written out: rust-hdl cannot widen a value indexed by a loop variable.)
+            self.cat.next =
+                (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[0].read_data.val()) << 240);
+            self.cat.next =
+                (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[1].read_data.val()) << 240);
+            self.cat.next =
+                (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[2].read_data.val()) << 240);
+            self.cat.next =
+                (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[3].read_data.val()) << 240);
+            self.cat.next =
+                (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[4].read_data.val()) << 240);
+            self.cat.next =
+                (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[5].read_data.val()) << 240);
+            self.cat.next =
+                (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[6].read_data.val()) << 240);
+            self.cat.next =
+                (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[7].read_data.val()) << 240);
+            self.cat.next =
+                (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[8].read_data.val()) << 240);
+            self.cat.next =
+                (self.cat.val() >> 16) | (bit_cast::<256, 16>(self.bank[9].read_data.val()) << 240);
+            self.cat.next = (self.cat.val() >> 16)
+                | (bit_cast::<256, 16>(self.bank[10].read_data.val()) << 240);
+            self.cat.next = (self.cat.val() >> 16)
+                | (bit_cast::<256, 16>(self.bank[11].read_data.val()) << 240);
+            self.cat.next = (self.cat.val() >> 16)
+                | (bit_cast::<256, 16>(self.bank[12].read_data.val()) << 240);
+            self.cat.next = (self.cat.val() >> 16)
+                | (bit_cast::<256, 16>(self.bank[13].read_data.val()) << 240);
+            self.cat.next = (self.cat.val() >> 16)
+                | (bit_cast::<256, 16>(self.bank[14].read_data.val()) << 240);
+            self.cat.next = (self.cat.val() >> 16)
+                | (bit_cast::<256, 16>(self.bank[15].read_data.val()) << 240);
+            self.cat2.next = bit_cast::<512, 256>(self.cat.val())
+                | (bit_cast::<512, 256>(self.cat.val()) << 256);
+            self.rot16.next = bit_cast::<9, 4>(self.s2_rot.q.val()) << 4;
+            self.slots_out.next = self.cat2.val().get_bits::<256>(self.rot16.val().index());
+            if self.s2_byp.q.val() {
+                self.slots_out.next = (self.slots_out.val() & self.c_hi_mask.val())
+                    | bit_cast::<256, 16>(self.s2_byp_slot.q.val());
+            }
+            self.cnt16.next = bit_cast::<9, 5>(self.s2_count.q.val()) << 4;
+            self.slots_out.next = self.slots_out.val() & !(self.c_ones.val() << self.cnt16.val());
         }
         self.dma_rsp_valid.next = self.s2_valid.q.val() && !self.s2_sw.q.val();
         self.dma_rsp_status.next = self.s2_final.val();
