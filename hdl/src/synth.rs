@@ -159,6 +159,9 @@ mod tests {
         let v = crate::allocator_verilog(4096).unwrap();
         let r = synth_xilinx(&v, "xc7").expect("yosys synth_xilinx");
         assert!(r.luts > 50 && r.ffs > 100, "{r:?}");
-        assert!(r.bram36 >= 2.0, "pos[] (64 Kbit) must map to block RAM: {r:?}");
+        assert!(
+            r.bram36 >= 2.0,
+            "pos[] (64 Kbit) must map to block RAM: {r:?}"
+        );
     }
 }
