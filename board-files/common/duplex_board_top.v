@@ -6,8 +6,8 @@
 //
 // Black boxes declared here, provided by Vivado or still to be written:
 //   pcie_7x_0           Vivado IP (AXI4-Stream user interface)
-//   duplex_pcie_adapter BAR0 TLP <-> card bar_req/bar_rsp, DMA TLPs <-> dma_*
-//                       (not yet in this repository: see board-files/README.md)
+//   duplex_pcie_adapter duplex_pcie_adapter.v: BAR0 TLPs <-> card bar_req/bar_rsp,
+//                       card irq -> cfg_interrupt (INTx / MSI); no DMA TLPs yet
 `default_nettype none
 
 module duplex_board_top #(
@@ -38,6 +38,11 @@ module duplex_board_top #(
     wire         rx_tvalid, rx_tready, rx_tlast, tx_tvalid, tx_tready, tx_tlast;
     wire [21:0]  rx_tuser;
     wire [3:0]   tx_tuser;
+    wire [7:0]   cfg_bus_number;
+    wire [4:0]   cfg_device_number;
+    wire [2:0]   cfg_function_number;
+    wire         cfg_interrupt, cfg_interrupt_rdy, cfg_interrupt_assert, cfg_interrupt_msienable;
+    wire [7:0]   cfg_interrupt_di;
     pcie_7x_0 pcie (
         .pci_exp_txp(pcie_tx_p), .pci_exp_txn(pcie_tx_n),
         .pci_exp_rxp(pcie_rx_p), .pci_exp_rxn(pcie_rx_n),
@@ -46,7 +51,16 @@ module duplex_board_top #(
         .m_axis_rx_tdata(rx_tdata), .m_axis_rx_tkeep(rx_tkeep), .m_axis_rx_tvalid(rx_tvalid),
         .m_axis_rx_tready(rx_tready), .m_axis_rx_tlast(rx_tlast), .m_axis_rx_tuser(rx_tuser),
         .s_axis_tx_tdata(tx_tdata), .s_axis_tx_tkeep(tx_tkeep), .s_axis_tx_tvalid(tx_tvalid),
-        .s_axis_tx_tready(tx_tready), .s_axis_tx_tlast(tx_tlast), .s_axis_tx_tuser(tx_tuser)
+        .s_axis_tx_tready(tx_tready), .s_axis_tx_tlast(tx_tlast), .s_axis_tx_tuser(tx_tuser),
+        // Non-posted requests always welcome; the block may send its own
+        // configuration completions at any time (PG054 rx_np_ok, tx_cfg_gnt).
+        .rx_np_ok(1'b1), .rx_np_req(1'b1), .tx_cfg_gnt(1'b1),
+        .cfg_bus_number(cfg_bus_number), .cfg_device_number(cfg_device_number),
+        .cfg_function_number(cfg_function_number),
+        .cfg_interrupt(cfg_interrupt), .cfg_interrupt_rdy(cfg_interrupt_rdy),
+        .cfg_interrupt_assert(cfg_interrupt_assert), .cfg_interrupt_di(cfg_interrupt_di),
+        .cfg_interrupt_msienable(cfg_interrupt_msienable),
+        .cfg_interrupt_stat(1'b0), .cfg_pciecap_interrupt_msgnum(5'd0)
     );
 
     // Card core <-> TLP adapter.
@@ -60,9 +74,12 @@ module duplex_board_top #(
         .rx_tlast(rx_tlast), .rx_tuser(rx_tuser),
         .tx_tdata(tx_tdata), .tx_tkeep(tx_tkeep), .tx_tvalid(tx_tvalid), .tx_tready(tx_tready),
         .tx_tlast(tx_tlast), .tx_tuser(tx_tuser),
+        .cfg_completer_id({cfg_bus_number, cfg_device_number, cfg_function_number}),
         .bar_req_valid(bar_req_valid), .bar_req_write(bar_req_write), .bar_req_addr(bar_req_addr),
         .bar_req_wdata(bar_req_wdata), .bar_rsp_valid(bar_rsp_valid), .bar_rsp_rdata(bar_rsp_rdata),
-        .irq(irq)
+        .irq(irq), .cfg_interrupt_msienable(cfg_interrupt_msienable),
+        .cfg_interrupt(cfg_interrupt), .cfg_interrupt_assert(cfg_interrupt_assert),
+        .cfg_interrupt_di(cfg_interrupt_di), .cfg_interrupt_rdy(cfg_interrupt_rdy)
     );
     // DMA and NTB ports of the core are left unconnected in this top (the
     // adapter does not carry DMA TLPs yet): inputs tied to idle.
