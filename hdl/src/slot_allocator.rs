@@ -509,6 +509,11 @@ impl<const SB: usize, const BB: usize> Logic for SlotAllocator<SB, BB> {
         if self.s2_free.q.val() && (self.s2_status.q.val() == 0) {
             self.s2_final.next = self.f_status.val();
         }
+        // Operations still in flight when an init starts are answered
+        // NOT_READY and commit nothing: init rebuilds the list under them.
+        if self.init_busy.q.val() {
+            self.s2_final.next = self.k_not_ready.val();
+        }
         self.push.next =
             self.s2_valid.q.val() && self.s2_free.q.val() && (self.s2_final.val() == 0);
         self.u_push.next = self.c_max1.val() - self.t.q.val();
@@ -535,6 +540,7 @@ impl<const SB: usize, const BB: usize> Logic for SlotAllocator<SB, BB> {
         // ---- S1: an alloc reserves its slots and reads them from the banks;
         // a free reads the stack entry at its recorded position.
         self.alloc_ok.next = self.s1_valid.q.val()
+            && !self.init_busy.q.val()
             && !self.s1_free.q.val()
             && (self.s1_rej.q.val() == 0)
             && (bit_cast::<17, 5>(self.s1_count.q.val()) <= self.t_mid.val());

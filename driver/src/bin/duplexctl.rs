@@ -163,7 +163,7 @@ fn print_report(r: &CardReport) {
     );
     for b in &r.blocks {
         println!(
-            "\n{:<4} @ {:#06x}  type {:#010x}  version {}",
+            "\n{:<5} @ {:#06x}  type {:#010x}  version {}",
             b.name, b.offset, b.type_id, b.version
         );
         for reg in &b.registers {
@@ -173,7 +173,7 @@ fn print_report(r: &CardReport) {
             };
             let fields: Vec<String> = reg.fields.iter().map(|(n, v)| format!("{n}={v}")).collect();
             println!(
-                "  {:#06x}  {:<14} {:<3}  {}  {}",
+                "  {:#06x}  {:<22} {:<3}  {}  {}",
                 reg.offset,
                 reg.name,
                 reg.access,
