@@ -8,6 +8,7 @@ pub mod card;
 pub mod check;
 pub mod err_block;
 pub mod flash_block;
+pub mod formal;
 pub mod id_block;
 pub mod irq_block;
 pub mod ntb_block;
