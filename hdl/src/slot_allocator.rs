@@ -65,6 +65,13 @@ use rust_hdl::prelude::*;
 /// Slots per request and stack banks.
 pub const BANKS: usize = 16;
 
+/// The event counters, bit i of `cnt_inc` for counter i in register order:
+/// DOUBLE_FREE, NEVER_ALLOCATED, OUT_OF_RANGE, NOT_READY, BAD_COUNT,
+/// NO_SPACE, ALLOC_OPS, FREE_OPS.
+const COUNTERS: usize = 8;
+const _: () =
+    assert!(a::FREE_OPS.offset - a::DOUBLE_FREE_COUNT.offset == 4 * (COUNTERS as u32 - 1));
+
 #[derive(LogicBlock)]
 pub struct SlotAllocator<const SB: usize, const BB: usize> {
     pub clock: Signal<In, Clock>,
@@ -136,16 +143,11 @@ pub struct SlotAllocator<const SB: usize, const BB: usize> {
     res_free: DFF<Bit>,
     res_seq: DFF<Bits<8>>,
     res_slots: DFF<Bits<256>>,
-    // Errors and counters
+    // Errors and counters (in register order: the counter registers from
+    // DOUBLE_FREE_COUNT to FREE_OPS, consecutive words)
     errors: DFF<Bits<7>>,
-    cnt_double: DFF<Bits<32>>,
-    cnt_never: DFF<Bits<32>>,
-    cnt_range: DFF<Bits<32>>,
-    cnt_not_ready: DFF<Bits<32>>,
-    cnt_bad_count: DFF<Bits<32>>,
-    cnt_no_space: DFF<Bits<32>>,
-    cnt_alloc: DFF<Bits<32>>,
-    cnt_free: DFF<Bits<32>>,
+    cnt: [DFF<Bits<32>>; COUNTERS],
+    cnt_inc: Signal<Local, Bits<COUNTERS>>,
     // Combinational
     take_dma: Signal<Local, Bit>,
     take_sw: Signal<Local, Bit>,
@@ -200,14 +202,7 @@ pub struct SlotAllocator<const SB: usize, const BB: usize> {
     w_alloc_count: Constant<Bits<WORD_BITS>>,
     w_high_water: Constant<Bits<WORD_BITS>>,
     w_errors: Constant<Bits<WORD_BITS>>,
-    w_cnt_double: Constant<Bits<WORD_BITS>>,
-    w_cnt_never: Constant<Bits<WORD_BITS>>,
-    w_cnt_range: Constant<Bits<WORD_BITS>>,
-    w_cnt_not_ready: Constant<Bits<WORD_BITS>>,
-    w_cnt_bad_count: Constant<Bits<WORD_BITS>>,
-    w_cnt_no_space: Constant<Bits<WORD_BITS>>,
-    w_cnt_alloc: Constant<Bits<WORD_BITS>>,
-    w_cnt_free: Constant<Bits<WORD_BITS>>,
+    w_cnt_first: Constant<Bits<WORD_BITS>>,
     w_clear: Constant<Bits<WORD_BITS>>,
     w_op: Constant<Bits<WORD_BITS>>,
     w_result: Constant<Bits<WORD_BITS>>,
@@ -287,14 +282,8 @@ impl<const SB: usize, const BB: usize> SlotAllocator<SB, BB> {
             res_seq: Default::default(),
             res_slots: Default::default(),
             errors: Default::default(),
-            cnt_double: Default::default(),
-            cnt_never: Default::default(),
-            cnt_range: Default::default(),
-            cnt_not_ready: Default::default(),
-            cnt_bad_count: Default::default(),
-            cnt_no_space: Default::default(),
-            cnt_alloc: Default::default(),
-            cnt_free: Default::default(),
+            cnt: Default::default(),
+            cnt_inc: Default::default(),
             take_dma: Default::default(),
             take_sw: Default::default(),
             op_valid: Default::default(),
@@ -347,14 +336,7 @@ impl<const SB: usize, const BB: usize> SlotAllocator<SB, BB> {
             w_alloc_count: word(a::ALLOC_COUNT),
             w_high_water: word(a::HIGH_WATER),
             w_errors: word(a::ERRORS),
-            w_cnt_double: word(a::DOUBLE_FREE_COUNT),
-            w_cnt_never: word(a::NEVER_ALLOCATED_COUNT),
-            w_cnt_range: word(a::OUT_OF_RANGE_COUNT),
-            w_cnt_not_ready: word(a::NOT_READY_COUNT),
-            w_cnt_bad_count: word(a::BAD_COUNT_COUNT),
-            w_cnt_no_space: word(a::NO_SPACE_COUNT),
-            w_cnt_alloc: word(a::ALLOC_OPS),
-            w_cnt_free: word(a::FREE_OPS),
+            w_cnt_first: word(a::DOUBLE_FREE_COUNT),
             w_clear: word(a::CLEAR),
             w_op: word(a::OP),
             w_result: word(a::RESULT),
@@ -417,16 +399,12 @@ impl<const SB: usize, const BB: usize> Logic for SlotAllocator<SB, BB> {
             res_free,
             res_seq,
             res_slots,
-            errors,
-            cnt_double,
-            cnt_never,
-            cnt_range,
-            cnt_not_ready,
-            cnt_bad_count,
-            cnt_no_space,
-            cnt_alloc,
-            cnt_free
+            errors
         );
+        for i in 0..COUNTERS {
+            self.cnt[i].clock.next = self.clock.val();
+            self.cnt[i].d.next = self.cnt[i].q.val();
+        }
         for b in 0..BANKS {
             self.bank[b].read_clock.next = self.clock.val();
             self.bank[b].write_clock.next = self.clock.val();
@@ -656,50 +634,43 @@ impl<const SB: usize, const BB: usize> Logic for SlotAllocator<SB, BB> {
         }
 
         // ---- Errors and counters, at the point an operation is decided.
+        self.cnt_inc.next = 0.into();
         if self.s2_valid.q.val() {
             if self.s2_final.val() == 0 {
                 if self.s2_free.q.val() {
-                    if self.cnt_free.q.val() != 0xFFFF_FFFF_u64 {
-                        self.cnt_free.d.next = self.cnt_free.q.val() + 1;
-                    }
-                } else if self.cnt_alloc.q.val() != 0xFFFF_FFFF_u64 {
-                    self.cnt_alloc.d.next = self.cnt_alloc.q.val() + 1;
+                    self.cnt_inc.next = 128.into();
+                } else {
+                    self.cnt_inc.next = 64.into();
                 }
             }
-            if (self.s2_final.val() == self.k_no_space.val())
-                && (self.cnt_no_space.q.val() != 0xFFFF_FFFF_u64)
-            {
-                self.cnt_no_space.d.next = self.cnt_no_space.q.val() + 1;
+            if self.s2_final.val() == self.k_no_space.val() {
+                self.cnt_inc.next = 32.into();
             }
             if self.s2_final.val() == self.k_double.val() {
                 self.err_now.next = 1.into();
-                if self.cnt_double.q.val() != 0xFFFF_FFFF_u64 {
-                    self.cnt_double.d.next = self.cnt_double.q.val() + 1;
-                }
+                self.cnt_inc.next = 1.into();
             }
             if self.s2_final.val() == self.k_never.val() {
                 self.err_now.next = 2.into();
-                if self.cnt_never.q.val() != 0xFFFF_FFFF_u64 {
-                    self.cnt_never.d.next = self.cnt_never.q.val() + 1;
-                }
+                self.cnt_inc.next = 2.into();
             }
             if self.s2_final.val() == self.k_range.val() {
                 self.err_now.next = 4.into();
-                if self.cnt_range.q.val() != 0xFFFF_FFFF_u64 {
-                    self.cnt_range.d.next = self.cnt_range.q.val() + 1;
-                }
+                self.cnt_inc.next = 4.into();
             }
             if self.s2_final.val() == self.k_not_ready.val() {
                 self.err_now.next = 8.into();
-                if self.cnt_not_ready.q.val() != 0xFFFF_FFFF_u64 {
-                    self.cnt_not_ready.d.next = self.cnt_not_ready.q.val() + 1;
-                }
+                self.cnt_inc.next = 8.into();
             }
             if self.s2_final.val() == self.k_bad_count.val() {
                 self.err_now.next = 16.into();
-                if self.cnt_bad_count.q.val() != 0xFFFF_FFFF_u64 {
-                    self.cnt_bad_count.d.next = self.cnt_bad_count.q.val() + 1;
-                }
+                self.cnt_inc.next = 16.into();
+            }
+        }
+        // Saturating at 0xFFFFFFFF.
+        for i in 0..COUNTERS {
+            if self.cnt_inc.val().get_bit(i) && (self.cnt[i].q.val() != 0xFFFF_FFFF_u64) {
+                self.cnt[i].d.next = self.cnt[i].q.val() + 1;
             }
         }
 
@@ -735,14 +706,9 @@ impl<const SB: usize, const BB: usize> Logic for SlotAllocator<SB, BB> {
             }
             if (self.regs.wr_word.val() == self.w_clear.val()) && self.regs.wr_data.val().get_bit(0)
             {
-                self.cnt_double.d.next = 0.into();
-                self.cnt_never.d.next = 0.into();
-                self.cnt_range.d.next = 0.into();
-                self.cnt_not_ready.d.next = 0.into();
-                self.cnt_bad_count.d.next = 0.into();
-                self.cnt_no_space.d.next = 0.into();
-                self.cnt_alloc.d.next = 0.into();
-                self.cnt_free.d.next = 0.into();
+                for i in 0..COUNTERS {
+                    self.cnt[i].d.next = 0.into();
+                }
             }
             if self.regs.wr_word.val() == self.w_op.val() {
                 if self.sw_busy.q.val() {
@@ -798,14 +764,9 @@ impl<const SB: usize, const BB: usize> Logic for SlotAllocator<SB, BB> {
             self.res_seq.d.next = 0.into();
             self.res_slots.d.next = 0.into();
             self.errors.d.next = 0.into();
-            self.cnt_double.d.next = 0.into();
-            self.cnt_never.d.next = 0.into();
-            self.cnt_range.d.next = 0.into();
-            self.cnt_not_ready.d.next = 0.into();
-            self.cnt_bad_count.d.next = 0.into();
-            self.cnt_no_space.d.next = 0.into();
-            self.cnt_alloc.d.next = 0.into();
-            self.cnt_free.d.next = 0.into();
+            for i in 0..COUNTERS {
+                self.cnt[i].d.next = 0.into();
+            }
         }
 
         // ---- Register reads.
@@ -828,22 +789,6 @@ impl<const SB: usize, const BB: usize> Logic for SlotAllocator<SB, BB> {
             self.regs.rd_data.next = bit_cast::<32, 17>(self.never_lim.val());
         } else if self.regs.rd_word.val() == self.w_errors.val() {
             self.regs.rd_data.next = bit_cast::<32, 7>(self.errors.q.val());
-        } else if self.regs.rd_word.val() == self.w_cnt_double.val() {
-            self.regs.rd_data.next = self.cnt_double.q.val();
-        } else if self.regs.rd_word.val() == self.w_cnt_never.val() {
-            self.regs.rd_data.next = self.cnt_never.q.val();
-        } else if self.regs.rd_word.val() == self.w_cnt_range.val() {
-            self.regs.rd_data.next = self.cnt_range.q.val();
-        } else if self.regs.rd_word.val() == self.w_cnt_not_ready.val() {
-            self.regs.rd_data.next = self.cnt_not_ready.q.val();
-        } else if self.regs.rd_word.val() == self.w_cnt_bad_count.val() {
-            self.regs.rd_data.next = self.cnt_bad_count.q.val();
-        } else if self.regs.rd_word.val() == self.w_cnt_no_space.val() {
-            self.regs.rd_data.next = self.cnt_no_space.q.val();
-        } else if self.regs.rd_word.val() == self.w_cnt_alloc.val() {
-            self.regs.rd_data.next = self.cnt_alloc.q.val();
-        } else if self.regs.rd_word.val() == self.w_cnt_free.val() {
-            self.regs.rd_data.next = self.cnt_free.q.val();
         } else if (self.regs.rd_word.val() == self.w_ctrl.val())
             || (self.regs.rd_word.val() == self.w_clear.val())
             || (self.regs.rd_word.val() == self.w_op.val())
@@ -857,6 +802,12 @@ impl<const SB: usize, const BB: usize> Logic for SlotAllocator<SB, BB> {
                 | (bit_cast::<32, 1>(self.sw_busy.q.val().into()) << 31);
         } else {
             self.regs.rd_hit.next = false;
+        }
+        for i in 0..COUNTERS {
+            if (self.regs.rd_word.val() - self.w_cnt_first.val()).index() == i {
+                self.regs.rd_hit.next = true;
+                self.regs.rd_data.next = self.cnt[i].q.val();
+            }
         }
         for i in 0..8 {
             if (self.regs.rd_word.val() - self.w_result_slots.val()).index() == i {
