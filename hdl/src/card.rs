@@ -27,7 +27,7 @@ use crate::irq_block::IrqBlock;
 use crate::ntb_block::NtbBlock;
 use crate::regport::{c32, BlockHeader, WORD_BITS};
 use crate::slot_allocator::SlotAllocator;
-use duplex_regs::{irq, params, ALLOC, ERR, FLASH, ID, IRQ, NTB, UNMAPPED_READ_VALUE};
+use duplex_regs::{irq, params, ALLOC, DMA, ERR, FLASH, ID, IRQ, NTB, UNMAPPED_READ_VALUE, WIN};
 use rust_hdl::prelude::*;
 
 /// Width of a BAR0 byte offset.
@@ -130,8 +130,10 @@ pub struct Card<const W: usize, const S: usize> {
     errs: ErrBlock,
     hdr_alloc: BlockHeader,
     alloc: SlotAllocator<ALLOC_SLOT_BITS, ALLOC_BANK_BITS>,
+    hdr_dma: BlockHeader,
     hdr_flash: BlockHeader,
     flash: FlashBlock,
+    hdr_win: BlockHeader,
     // BAR front end
     rd_pending: DFF<Bit>,
     rd_addr: DFF<Bits<BAR_ADDR_BITS>>,
@@ -148,6 +150,8 @@ pub struct Card<const W: usize, const S: usize> {
     b_err: Constant<Bits<8>>,
     b_alloc: Constant<Bits<8>>,
     b_flash: Constant<Bits<8>>,
+    b_dma: Constant<Bits<8>>,
+    b_win: Constant<Bits<8>>,
     unmapped_value: Constant<Bits<32>>,
     write_flag: Constant<Bits<32>>,
 }
@@ -237,8 +241,10 @@ impl<const W: usize, const S: usize> Card<W, S> {
             errs: ErrBlock::default(),
             hdr_alloc: BlockHeader::new(&ALLOC),
             alloc: SlotAllocator::new(),
+            hdr_dma: BlockHeader::new(&DMA),
             hdr_flash: BlockHeader::new(&FLASH),
             flash: FlashBlock::default(),
+            hdr_win: BlockHeader::new(&WIN),
             rd_pending: Default::default(),
             rd_addr: Default::default(),
             wr_block: Default::default(),
@@ -254,6 +260,8 @@ impl<const W: usize, const S: usize> Card<W, S> {
             b_err: Constant::new((ERR.index() as u64).to_bits()),
             b_alloc: Constant::new((ALLOC.index() as u64).to_bits()),
             b_flash: Constant::new((FLASH.index() as u64).to_bits()),
+            b_dma: Constant::new((DMA.index() as u64).to_bits()),
+            b_win: Constant::new((WIN.index() as u64).to_bits()),
             unmapped_value: c32(UNMAPPED_READ_VALUE),
             write_flag: c32(duplex_regs::err::LAST_WRITE.mask()),
         }
@@ -328,6 +336,8 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
         self.flash.regs.wr_data.next = self.bar_req_wdata.val();
         self.flash.regs.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
         self.hdr_flash.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
+        self.hdr_dma.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
+        self.hdr_win.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
 
         // Write decode: a header word is read-only but mapped.
         self.wr_hit.next = false;
@@ -338,7 +348,9 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
                     || (self.wr_block.val() == self.b_ntb.val())
                     || (self.wr_block.val() == self.b_err.val())
                     || (self.wr_block.val() == self.b_alloc.val())
-                    || (self.wr_block.val() == self.b_flash.val());
+                    || (self.wr_block.val() == self.b_flash.val())
+                    || (self.wr_block.val() == self.b_dma.val())
+                    || (self.wr_block.val() == self.b_win.val());
             } else if self.wr_block.val() == self.b_id.val() {
                 self.wr_hit.next = self.id.regs.wr_hit.val();
             } else if self.wr_block.val() == self.b_irq.val() {
@@ -406,6 +418,12 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
                     self.rd_hit.next = self.flash.regs.rd_hit.val();
                     self.rd_data.next = self.flash.regs.rd_data.val();
                 }
+            } else if self.rd_block.val() == self.b_dma.val() {
+                self.rd_hit.next = self.hdr_dma.rd_hit.val();
+                self.rd_data.next = self.hdr_dma.rd_data.val();
+            } else if self.rd_block.val() == self.b_win.val() {
+                self.rd_hit.next = self.hdr_win.rd_hit.val();
+                self.rd_data.next = self.hdr_win.rd_data.val();
             }
         }
         self.bar_rsp_valid.next = self.rd_pending.q.val();

@@ -579,7 +579,7 @@ pub const FLASH: Block = Block {
     base: flash::BASE,
     type_id: type_id(6),
     version: version(1, 0),
-    next: 0,
+    next: crate::dma::WIN_BASE,
     doc: "SPI flash controller: one command at a time (opcode, address, dummy bytes, up to \
           256 data bytes through a buffer), hardware protection of the golden image region, \
           and the reconfiguration request.",
@@ -598,4 +598,13 @@ pub const FLASH: Block = Block {
 };
 
 /// Every block, in BAR0 order.
-pub const BLOCKS: &[Block] = &[ID, IRQ, NTB, ERR, crate::slot_alloc::ALLOC, FLASH];
+pub const BLOCKS: &[Block] = &[
+    ID,
+    IRQ,
+    NTB,
+    ERR,
+    crate::slot_alloc::ALLOC,
+    crate::dma::DMA,
+    FLASH,
+    crate::dma::WIN,
+];

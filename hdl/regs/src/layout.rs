@@ -53,8 +53,14 @@ pub mod status {
     pub const LINK_DOWN: u8 = 7;
     /// The allocator was not initialised.
     pub const NOT_INITIALISED: u8 = 8;
-    /// RELEASE of a slot that was not allocated.
+    /// RELEASE of a slot that was not allocated (the other slots of the
+    /// descriptor were released; `Completion::detail` says which).
     pub const DOUBLE_FREE: u8 = 9;
+    /// META would overrun the partner's metadata ring: nothing was sent.
+    pub const RING_FULL: u8 = 10;
+    /// The partner card refused a write or read: outside its inbound windows,
+    /// or its host returned an error for a copy-back read.
+    pub const REFUSED: u8 = 11;
 
     pub const fn name(code: u8) -> &'static str {
         match code {
@@ -68,6 +74,8 @@ pub mod status {
             LINK_DOWN => "link down",
             NOT_INITIALISED => "allocator not initialised",
             DOUBLE_FREE => "double free",
+            RING_FULL => "partner metadata ring full",
+            REFUSED => "refused by the partner",
             _ => "unknown status",
         }
     }
@@ -240,14 +248,15 @@ pub struct Completion {
     /// Bits of [`completion_flags`].
     pub flags: u8,
     pub reserved0: u8,
-    pub reserved1: u32,
+    /// RELEASE: bit i = `slots[i]` was freed and its header zeroed.
+    pub detail: u32,
     /// Slots taken (MIRROR) or freed (RELEASE).
     pub slots: [u16; MAX_DESC_SLOTS],
     pub reserved2: [u64; 2],
 }
 le_codec!(Completion, 64, {
     tag: u32, status: u8, opcode: u8, count: u16, desc_index: u16, flags: u8,
-    reserved0: u8, reserved1: u32, slots: [u16; 16], reserved2: [u64; 2],
+    reserved0: u8, detail: u32, slots: [u16; 16], reserved2: [u64; 2],
 });
 
 /// `"DXMR"`: marks a written metadata record.

@@ -14,11 +14,13 @@
 #![no_std]
 
 pub mod blocks;
+pub mod dma;
 pub mod layout;
 pub mod markdown;
 pub mod slot_alloc;
 
 pub use blocks::*;
+pub use dma::{DMA, WIN};
 pub use layout::*;
 pub use slot_alloc::ALLOC;
 

@@ -298,7 +298,7 @@ pub const ALLOC: Block = Block {
     base: BASE,
     type_id: type_id(5),
     version: version(1, 0),
-    next: crate::blocks::flash::BASE,
+    next: crate::dma::BASE,
     doc: "Mirror-slot allocator: the free list of the slots in the partner's mirror area (idea 1).",
     regs: &[
         one(CAPS),
