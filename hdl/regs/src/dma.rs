@@ -116,8 +116,8 @@ pub const CAPS: Reg = reg(
     BASE + 0x0C,
     "CAPS",
     Access::Ro,
-    0,
-    "Build parameters of the engine (the reset value depends on the build).",
+    8 | (16 << 8) | (32 << 16),
+    "Build parameters of the engine.",
     &[CAPS_TAGS, CAPS_MAX_PAGES, CAPS_ACK_DEPTH],
 );
 

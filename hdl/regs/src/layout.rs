@@ -234,6 +234,10 @@ pub mod completion_flags {
 }
 
 /// A completion, 64 bytes, in the completion ring in host memory.
+///
+/// The card writes the entry's beats highest address first, so the first
+/// eight bytes — with the PHASE flag — land last: once software sees the new
+/// phase, the whole entry is there.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Completion {
@@ -241,13 +245,13 @@ pub struct Completion {
     /// One of [`status`].
     pub status: u8,
     pub opcode: u8,
-    /// Slots valid in `slots`.
-    pub count: u16,
-    /// Index of the descriptor in its ring.
-    pub desc_index: u16,
     /// Bits of [`completion_flags`].
     pub flags: u8,
     pub reserved0: u8,
+    /// Slots valid in `slots` (pages or records for META).
+    pub count: u16,
+    /// Index of the descriptor in its ring.
+    pub desc_index: u16,
     /// RELEASE: bit i = `slots[i]` was freed and its header zeroed.
     pub detail: u32,
     /// Slots taken (MIRROR) or freed (RELEASE).
@@ -255,9 +259,10 @@ pub struct Completion {
     pub reserved2: [u64; 2],
 }
 le_codec!(Completion, 64, {
-    tag: u32, status: u8, opcode: u8, count: u16, desc_index: u16, flags: u8,
-    reserved0: u8, detail: u32, slots: [u16; 16], reserved2: [u64; 2],
+    tag: u32, status: u8, opcode: u8, flags: u8, reserved0: u8, count: u16, desc_index: u16,
+    detail: u32, slots: [u16; 16], reserved2: [u64; 2],
 });
+const _: () = assert!(offset_of!(Completion, flags) == 6 && offset_of!(Completion, slots) == 16);
 
 /// `"DXMR"`: marks a written metadata record.
 pub const META_MAGIC: u32 = 0x524D_5844;
