@@ -3,15 +3,16 @@
 //! the DMA master port (host memory), the NTB link pair and the interrupt line.
 //!
 //! ```text
-//!                    ┌──────────────────────── card ────────────────────────┐
-//!   bar_req_* ──────►│ BAR front end ──► ID │ IRQ │ NTB │ ERR │ ALLOC (blocks) │──► bar_rsp_*
-//!                    │      │ unmapped ─────────────────► ERR              │
-//!                    │ NTB block ◄──────────────────────────── ntb_rx_* ◄──│◄── partner
-//!                    │     └──────────────────────────────────► ntb_tx_* ──│──► partner
-//!   dma_* ◄─────────►│ (DMA engine: idle in this build, ports tied off)    │
-//!   flash_* ◄───────►│ FLASH block (SPI command engine) ──────► boot_req    │
-//!                    │ IRQ block ──────────────────────────────────► irq   │
-//!                    └──────────────────────────────────────────────────────┘
+//!                 ┌──────────────────────────── card ─────────────────────────────┐
+//!   bar_req_* ───►│ BAR front end ──► ID │ IRQ │ NTB │ ERR │ ALLOC │ DMA │ FLASH │ WIN │──► bar_rsp_*
+//!                 │      │ unmapped ─────────────► ERR                              │
+//!                 │ DMA engine ◄──► ALLOC (DMA port: slots for MIRROR, RELEASE frees)│
+//!   dma_* ◄──────►│ host port, shared: WIN (partner's writes/reads) first, then DMA │
+//!                 │ link tx: NTB messages, then WIN answers, then DMA ───► ntb_tx_* │──► partner
+//!                 │ link rx: SPAD/DOORBELL ─► NTB block; the rest ─► WIN ◄─ ntb_rx_*│◄── partner
+//!   flash_* ◄────►│ FLASH block (SPI command engine) ──────────────► boot_req       │
+//!                 │ IRQ block ─────────────────────────────────────────► irq        │
+//!                 └──────────────────────────────────────────────────────────────────┘
 //! ```
 //!
 //! BAR0 protocol: a request is taken in any cycle `bar_req_valid` is high
@@ -20,11 +21,13 @@
 //! decodes, or one not 32-bit aligned, reads `UNMAPPED_READ_VALUE` and is
 //! counted in `ERR.UNMAPPED_COUNT` (writes there are dropped and counted too).
 
+use crate::dma_engine::DmaEngine;
 use crate::err_block::ErrBlock;
 use crate::flash_block::FlashBlock;
 use crate::id_block::{IdBlock, IdConfig};
 use crate::irq_block::IrqBlock;
 use crate::ntb_block::NtbBlock;
+use crate::ntb_inbound::NtbInbound;
 use crate::regport::{c32, BlockHeader, WORD_BITS};
 use crate::slot_allocator::SlotAllocator;
 use duplex_regs::{irq, params, ALLOC, DMA, ERR, FLASH, ID, IRQ, NTB, UNMAPPED_READ_VALUE, WIN};
@@ -131,9 +134,15 @@ pub struct Card<const W: usize, const S: usize> {
     hdr_alloc: BlockHeader,
     alloc: SlotAllocator<ALLOC_SLOT_BITS, ALLOC_BANK_BITS>,
     hdr_dma: BlockHeader,
+    dma: DmaEngine<W>,
     hdr_flash: BlockHeader,
     flash: FlashBlock,
     hdr_win: BlockHeader,
+    win: NtbInbound<W>,
+    // Port sharing between the engine and the inbound windows
+    rx_msg: Signal<Local, Bit>,
+    rsp_inbound: Signal<Local, Bit>,
+    all_strobes: Constant<Bits<S>>,
     // BAR front end
     rd_pending: DFF<Bit>,
     rd_addr: DFF<Bits<BAR_ADDR_BITS>>,
@@ -242,9 +251,20 @@ impl<const W: usize, const S: usize> Card<W, S> {
             hdr_alloc: BlockHeader::new(&ALLOC),
             alloc: SlotAllocator::new(),
             hdr_dma: BlockHeader::new(&DMA),
+            dma: DmaEngine::default(),
             hdr_flash: BlockHeader::new(&FLASH),
             flash: FlashBlock::default(),
             hdr_win: BlockHeader::new(&WIN),
+            win: NtbInbound::default(),
+            rx_msg: Default::default(),
+            rsp_inbound: Default::default(),
+            all_strobes: Constant::new({
+                let mut b: Bits<S> = 0.into();
+                for i in 0..S {
+                    b = b.replace_bit(i, true);
+                }
+                b
+            }),
             rd_pending: Default::default(),
             rd_addr: Default::default(),
             wr_block: Default::default(),
@@ -272,7 +292,9 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, rd_pending, rd_addr);
-        clock!(self, clock, irqs, ntb, errs, alloc, flash);
+        clock!(self, clock, irqs, ntb, errs, alloc, flash, dma, win);
+        self.dma.reset.next = self.reset.val();
+        self.win.reset.next = self.reset.val();
         self.alloc.reset.next = self.reset.val();
         self.irqs.reset.next = self.reset.val();
         self.ntb.reset.next = self.reset.val();
@@ -336,7 +358,21 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
         self.flash.regs.wr_data.next = self.bar_req_wdata.val();
         self.flash.regs.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
         self.hdr_flash.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
+        self.dma.regs.wr_en.next = self.bar_req_valid.val()
+            && self.bar_req_write.val()
+            && self.wr_aligned.val()
+            && (self.wr_block.val() == self.b_dma.val());
+        self.dma.regs.wr_word.next = self.bar_req_addr.val().get_bits::<WORD_BITS>(2);
+        self.dma.regs.wr_data.next = self.bar_req_wdata.val();
+        self.dma.regs.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
         self.hdr_dma.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
+        self.win.regs.wr_en.next = self.bar_req_valid.val()
+            && self.bar_req_write.val()
+            && self.wr_aligned.val()
+            && (self.wr_block.val() == self.b_win.val());
+        self.win.regs.wr_word.next = self.bar_req_addr.val().get_bits::<WORD_BITS>(2);
+        self.win.regs.wr_data.next = self.bar_req_wdata.val();
+        self.win.regs.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
         self.hdr_win.rd_word.next = self.rd_addr.q.val().get_bits::<WORD_BITS>(2);
 
         // Write decode: a header word is read-only but mapped.
@@ -363,6 +399,10 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
                 self.wr_hit.next = self.alloc.regs.wr_hit.val();
             } else if self.wr_block.val() == self.b_flash.val() {
                 self.wr_hit.next = self.flash.regs.wr_hit.val();
+            } else if self.wr_block.val() == self.b_dma.val() {
+                self.wr_hit.next = self.dma.regs.wr_hit.val();
+            } else if self.wr_block.val() == self.b_win.val() {
+                self.wr_hit.next = self.win.regs.wr_hit.val();
             }
         }
 
@@ -419,11 +459,21 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
                     self.rd_data.next = self.flash.regs.rd_data.val();
                 }
             } else if self.rd_block.val() == self.b_dma.val() {
-                self.rd_hit.next = self.hdr_dma.rd_hit.val();
-                self.rd_data.next = self.hdr_dma.rd_data.val();
+                if self.hdr_dma.rd_hit.val() {
+                    self.rd_hit.next = true;
+                    self.rd_data.next = self.hdr_dma.rd_data.val();
+                } else {
+                    self.rd_hit.next = self.dma.regs.rd_hit.val();
+                    self.rd_data.next = self.dma.regs.rd_data.val();
+                }
             } else if self.rd_block.val() == self.b_win.val() {
-                self.rd_hit.next = self.hdr_win.rd_hit.val();
-                self.rd_data.next = self.hdr_win.rd_data.val();
+                if self.hdr_win.rd_hit.val() {
+                    self.rd_hit.next = true;
+                    self.rd_data.next = self.hdr_win.rd_data.val();
+                } else {
+                    self.rd_hit.next = self.win.regs.rd_hit.val();
+                    self.rd_data.next = self.win.regs.rd_data.val();
+                }
             }
         }
         self.bar_rsp_valid.next = self.rd_pending.q.val();
@@ -440,20 +490,55 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
         self.errs.unmapped_wr_info.next =
             bit_cast::<32, BAR_ADDR_BITS>(self.bar_req_addr.val()) | self.write_flag.val();
 
-        // NTB link.
+        // NTB link. Inbound: scratchpads and doorbells go to the NTB block,
+        // everything else to the inbound windows. Outbound: the NTB block's
+        // messages first, then the windows' answers, then the DMA engine.
         self.ntb.link_up.next = self.ntb_link_up.val();
-        self.ntb_tx_valid.next = self.ntb.tx_valid.val();
-        self.ntb.tx_ready.next = self.ntb_tx_ready.val();
-        self.ntb_tx_kind.next = self.ntb.tx_kind.val();
-        self.ntb_tx_addr.next = self.ntb.tx_addr.val();
-        self.ntb_tx_data.next = self.ntb.tx_data.val();
-        self.ntb_tx_last.next = self.ntb.tx_last.val();
-        self.ntb.rx_valid.next = self.ntb_rx_valid.val();
-        self.ntb_rx_ready.next = self.ntb.rx_ready.val();
+        self.rx_msg.next = (self.ntb_rx_kind.val() == 1) || (self.ntb_rx_kind.val() == 2);
+        self.ntb.rx_valid.next = self.ntb_rx_valid.val() && self.rx_msg.val();
         self.ntb.rx_kind.next = self.ntb_rx_kind.val();
         self.ntb.rx_addr.next = self.ntb_rx_addr.val();
         self.ntb.rx_data.next = self.ntb_rx_data.val();
         self.ntb.rx_last.next = self.ntb_rx_last.val();
+        self.win.rx_valid.next = self.ntb_rx_valid.val() && !self.rx_msg.val();
+        self.win.rx_kind.next = self.ntb_rx_kind.val();
+        self.win.rx_addr.next = self.ntb_rx_addr.val();
+        self.win.rx_data.next = self.ntb_rx_data.val();
+        self.win.rx_last.next = self.ntb_rx_last.val();
+        self.ntb_rx_ready.next = self.win.rx_ready.val();
+        if self.rx_msg.val() {
+            self.ntb_rx_ready.next = self.ntb.rx_ready.val();
+        }
+        self.ntb.tx_ready.next = self.ntb_tx_ready.val();
+        self.win.tx_ready.next = self.ntb_tx_ready.val() && !self.ntb.tx_valid.val();
+        self.dma.tx_ready.next =
+            self.ntb_tx_ready.val() && !self.ntb.tx_valid.val() && !self.win.tx_valid.val();
+        self.ntb_tx_valid.next =
+            self.ntb.tx_valid.val() || self.win.tx_valid.val() || self.dma.tx_valid.val();
+        if self.ntb.tx_valid.val() {
+            self.ntb_tx_kind.next = self.ntb.tx_kind.val();
+            self.ntb_tx_addr.next = self.ntb.tx_addr.val();
+            self.ntb_tx_data.next = self.ntb.tx_data.val();
+            self.ntb_tx_last.next = self.ntb.tx_last.val();
+        } else if self.win.tx_valid.val() {
+            self.ntb_tx_kind.next = self.win.tx_kind.val();
+            self.ntb_tx_addr.next = self.win.tx_addr.val();
+            self.ntb_tx_data.next = self.win.tx_data.val();
+            self.ntb_tx_last.next = self.win.tx_last.val();
+        } else {
+            self.ntb_tx_kind.next = self.dma.tx_kind.val();
+            self.ntb_tx_addr.next = self.dma.tx_addr.val();
+            self.ntb_tx_data.next = self.dma.tx_data.val();
+            self.ntb_tx_last.next = self.dma.tx_last.val();
+        }
+        self.dma.link_active.next = self.ntb.link_active.val();
+        self.dma.ack_valid.next = self.win.ack_valid.val();
+        self.dma.ack_refused.next = self.win.ack_refused.val();
+        self.dma.rdata_valid.next = self.win.rdata_valid.val();
+        self.win.rdata_ready.next = self.dma.rdata_ready.val();
+        self.dma.rdata_data.next = self.win.rdata_data.val();
+        self.dma.rdata_last.next = self.win.rdata_last.val();
+        self.dma.rdata_err.next = self.win.rdata_err.val();
 
         // Interrupts.
         self.irqs.doorbell.next = self.ntb.doorbell.val();
@@ -461,17 +546,25 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
         if self.ntb.link_change.val() {
             self.irqs.events.next = self.irqs.events.val() | 2;
         }
-        if self.errs.error_event.val() || self.alloc.error_event.val() {
+        if self.dma.irq_event.val() {
+            self.irqs.events.next = self.irqs.events.val() | 8;
+        }
+        if self.errs.error_event.val() || self.alloc.error_event.val() || self.win.error_event.val()
+        {
             self.irqs.events.next = self.irqs.events.val() | 4;
         }
         self.irq.next = self.irqs.irq.val();
 
-        // Allocator: the DMA engine's port is idle until the engine lands;
-        // software uses the register port.
-        self.alloc.dma_req_valid.next = false;
-        self.alloc.dma_req_free.next = false;
-        self.alloc.dma_req_count.next = 0.into();
-        self.alloc.dma_req_slot.next = 0.into();
+        // Allocator: the DMA engine's port; software uses the register port.
+        self.alloc.dma_req_valid.next = self.dma.al_req_valid.val();
+        self.dma.al_req_ready.next = self.alloc.dma_req_ready.val();
+        self.alloc.dma_req_free.next = self.dma.al_req_free.val();
+        self.alloc.dma_req_count.next = self.dma.al_req_count.val();
+        self.alloc.dma_req_slot.next = self.dma.al_req_slot.val();
+        self.dma.al_rsp_valid.next = self.alloc.dma_rsp_valid.val();
+        self.dma.al_rsp_status.next = self.alloc.dma_rsp_status.val();
+        self.dma.al_rsp_slots.next = self.alloc.dma_rsp_slots.val();
+        self.dma.n_slots.next = self.alloc.active_slots.val();
         // Configuration flash.
         self.flash_cs_n.next = self.flash.spi_cs_n.val();
         self.flash_sck.next = self.flash.spi_sck.val();
@@ -479,16 +572,43 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
         self.flash.spi_miso.next = self.flash_miso.val();
         self.boot_req.next = self.flash.boot_req.val();
 
-        // DMA master port: no engine in this build; never requests.
-        self.dma_rd_req_valid.next = false;
-        self.dma_rd_req_addr.next = 0.into();
-        self.dma_rd_req_len.next = 0.into();
+        // DMA master port, shared: the inbound windows first (the partner's
+        // writes must not wait behind local work), then the engine. Read
+        // responses are routed by tag bit 7.
+        self.win.rd_req_ready.next = self.dma_rd_req_ready.val();
+        self.dma.rd_req_ready.next = self.dma_rd_req_ready.val() && !self.win.rd_req_valid.val();
+        self.dma_rd_req_valid.next = self.win.rd_req_valid.val() || self.dma.rd_req_valid.val();
+        self.dma_rd_req_addr.next = self.dma.rd_req_addr.val();
+        self.dma_rd_req_len.next = self.dma.rd_req_len.val();
         self.dma_rd_req_tag.next = 0.into();
-        self.dma_rd_rsp_ready.next = true;
-        self.dma_wr_valid.next = false;
-        self.dma_wr_addr.next = 0.into();
-        self.dma_wr_data.next = 0.into();
-        self.dma_wr_strb.next = 0.into();
+        if self.win.rd_req_valid.val() {
+            self.dma_rd_req_addr.next = self.win.rd_req_addr.val();
+            self.dma_rd_req_len.next = self.win.rd_req_len.val();
+            self.dma_rd_req_tag.next = 0x80.into();
+        }
+        self.rsp_inbound.next = self.dma_rd_rsp_tag.val().get_bit(7);
+        self.win.rd_rsp_valid.next = self.dma_rd_rsp_valid.val() && self.rsp_inbound.val();
+        self.dma.rd_rsp_valid.next = self.dma_rd_rsp_valid.val() && !self.rsp_inbound.val();
+        self.win.rd_rsp_data.next = self.dma_rd_rsp_data.val();
+        self.dma.rd_rsp_data.next = self.dma_rd_rsp_data.val();
+        self.win.rd_rsp_last.next = self.dma_rd_rsp_last.val();
+        self.dma.rd_rsp_last.next = self.dma_rd_rsp_last.val();
+        self.win.rd_rsp_err.next = self.dma_rd_rsp_err.val();
+        self.dma.rd_rsp_err.next = self.dma_rd_rsp_err.val();
+        self.dma_rd_rsp_ready.next = self.dma.rd_rsp_ready.val();
+        if self.rsp_inbound.val() {
+            self.dma_rd_rsp_ready.next = self.win.rd_rsp_ready.val();
+        }
+        self.win.wr_ready.next = self.dma_wr_ready.val();
+        self.dma.wr_ready.next = self.dma_wr_ready.val() && !self.win.wr_valid.val();
+        self.dma_wr_valid.next = self.win.wr_valid.val() || self.dma.wr_valid.val();
+        self.dma_wr_addr.next = self.dma.wr_addr.val();
+        self.dma_wr_data.next = self.dma.wr_data.val();
+        if self.win.wr_valid.val() {
+            self.dma_wr_addr.next = self.win.wr_addr.val();
+            self.dma_wr_data.next = self.win.wr_data.val();
+        }
+        self.dma_wr_strb.next = self.all_strobes.val();
     }
 }
 

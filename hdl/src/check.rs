@@ -13,13 +13,18 @@ use std::process::Command;
 /// Verilator warnings we accept in rust-hdl output, and why.
 pub const ACCEPTED_VERILATOR_WARNINGS: &[(&str, &str)] = &[
     (
+        "UNUSEDPARAM",
+        "rust-hdl declares a state machine's enum values as parameters in every module \
+         that holds the state register, also the DFF that only stores it",
+    ),
+    (
         "WIDTH",
         "rust-hdl emits literals and shift results with loose widths (32-bit integer \
          literals against narrower vectors); the values are correct, only declared widths differ",
     ),
     (
         "UNUSEDSIGNAL",
-        "ports kept for interface symmetry (the DMA port while no engine drives it, the \
+        "ports kept for interface symmetry (the DMA port's tags, the \
          upper data bits of register messages on the link) and rust-hdl FIFO status outputs \
          nothing needs",
     ),

@@ -6,12 +6,14 @@
 
 pub mod card;
 pub mod check;
+pub mod dma_engine;
 pub mod err_block;
 pub mod flash_block;
 pub mod formal;
 pub mod id_block;
 pub mod irq_block;
 pub mod ntb_block;
+pub mod ntb_inbound;
 pub mod regport;
 pub mod slot_allocator;
 pub mod slot_allocator_model;

@@ -52,6 +52,8 @@ pub struct NtbBlock<const W: usize> {
     // To the IRQ block
     pub doorbell: Signal<Out, Bit>,
     pub link_change: Signal<Out, Bit>,
+    /// The link is up and enabled (LINK_STATUS.ACTIVE).
+    pub link_active: Signal<Out, Bit>,
     spad: [DFF<Bits<32>>; SPADS],
     db: DFF<Bits<16>>,
     db_mask: DFF<Bits<16>>,
@@ -107,6 +109,7 @@ impl<const W: usize> Default for NtbBlock<W> {
             rx_last: Default::default(),
             doorbell: Default::default(),
             link_change: Default::default(),
+            link_active: Default::default(),
             spad: std::array::from_fn(|_| Default::default()),
             db: Default::default(),
             db_mask: Default::default(),
@@ -151,6 +154,7 @@ impl<const W: usize> Logic for NtbBlock<W> {
         self.link_up_q.d.next = self.link_up.val();
         self.link_change.next = self.link_up.val() != self.link_up_q.q.val();
         self.active.next = self.link_up.val() && self.enable.q.val().any();
+        self.link_active.next = self.active.val();
 
         // Outbound: the FIFO head goes on the link while it is active, and is
         // dropped (and counted) while it is not.

@@ -91,6 +91,8 @@ pub struct SlotAllocator<const SB: usize, const BB: usize> {
     pub dma_rsp_slots: Signal<Out, Bits<256>>,
     // Status
     pub error_event: Signal<Out, Bit>,
+    /// The active slot count N (ACTIVE_SLOTS).
+    pub active_slots: Signal<Out, Bits<17>>,
 
     // Free-list memories
     bank: [RAM<Bits<16>, BB>; BANKS],
@@ -237,6 +239,7 @@ impl<const SB: usize, const BB: usize> SlotAllocator<SB, BB> {
             dma_rsp_count: Default::default(),
             dma_rsp_slots: Default::default(),
             error_event: Default::default(),
+            active_slots: Default::default(),
             bank: std::array::from_fn(|_| Default::default()),
             pos: Default::default(),
             ready: Default::default(),
@@ -618,6 +621,7 @@ impl<const SB: usize, const BB: usize> Logic for SlotAllocator<SB, BB> {
             self.slots_out.next = self.slots_out.val() & !(self.c_ones.val() << self.cnt16.val());
         }
         self.dma_rsp_valid.next = self.s2_valid.q.val() && !self.s2_sw.q.val();
+        self.active_slots.next = self.n_act.q.val();
         self.dma_rsp_status.next = self.s2_final.val();
         self.dma_rsp_count.next = 0.into();
         if !self.s2_free.q.val() && (self.s2_final.val() == 0) {
