@@ -580,7 +580,7 @@ impl<const W: usize, const S: usize> Logic for Card<W, S> {
         self.dma_rd_req_valid.next = self.win.rd_req_valid.val() || self.dma.rd_req_valid.val();
         self.dma_rd_req_addr.next = self.dma.rd_req_addr.val();
         self.dma_rd_req_len.next = self.dma.rd_req_len.val();
-        self.dma_rd_req_tag.next = 0.into();
+        self.dma_rd_req_tag.next = bit_cast::<TAG_BITS, 7>(self.dma.rd_req_tag.val());
         if self.win.rd_req_valid.val() {
             self.dma_rd_req_addr.next = self.win.rd_req_addr.val();
             self.dma_rd_req_len.next = self.win.rd_req_len.val();

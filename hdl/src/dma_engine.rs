@@ -116,6 +116,8 @@ pub struct DmaEngine<const W: usize> {
     pub rd_req_ready: Signal<In, Bit>,
     pub rd_req_addr: Signal<Out, Bits<64>>,
     pub rd_req_len: Signal<Out, Bits<16>>,
+    /// A fresh tag per request (7 bits; the card adds bit 7 for the windows).
+    pub rd_req_tag: Signal<Out, Bits<7>>,
     pub rd_rsp_valid: Signal<In, Bit>,
     pub rd_rsp_ready: Signal<Out, Bit>,
     pub rd_rsp_data: Signal<In, Bits<W>>,
@@ -194,6 +196,7 @@ pub struct DmaEngine<const W: usize> {
     flushing: DFF<Bit>,
 
     // Fetcher
+    tag_ctr: DFF<Bits<7>>,
     desc_credit: DFF<Bits<4>>,
     fetch_want: Signal<Local, Bit>,
     fetch_go: Signal<Local, Bit>,
@@ -362,6 +365,7 @@ impl<const W: usize> Default for DmaEngine<W> {
             rd_req_ready: Default::default(),
             rd_req_addr: Default::default(),
             rd_req_len: Default::default(),
+            rd_req_tag: Default::default(),
             rd_rsp_valid: Default::default(),
             rd_rsp_ready: Default::default(),
             rd_rsp_data: Default::default(),
@@ -429,6 +433,7 @@ impl<const W: usize> Default for DmaEngine<W> {
             n_bytes_hdr: Default::default(),
             n_bytes_pages: Default::default(),
             flushing: Default::default(),
+            tag_ctr: Default::default(),
             desc_credit: Default::default(),
             fetch_want: Default::default(),
             fetch_go: Default::default(),
@@ -612,6 +617,7 @@ impl<const W: usize> Logic for DmaEngine<W> {
             last_status,
             win_ok,
             flushing,
+            tag_ctr,
             desc_credit,
             desc_sr,
             desc_err,
@@ -680,6 +686,7 @@ impl<const W: usize> Logic for DmaEngine<W> {
         self.rd_req_valid.next = false;
         self.rd_req_addr.next = 0.into();
         self.rd_req_len.next = 0.into();
+        self.rd_req_tag.next = self.tag_ctr.q.val();
         self.rd_rsp_ready.next = false;
         self.wr_valid.next = false;
         self.wr_addr.next = 0.into();
@@ -938,6 +945,9 @@ impl<const W: usize> Logic for DmaEngine<W> {
             self.rd_req_valid.next = true;
             self.rd_req_addr.next = self.x_rd_addr.val();
             self.rd_req_len.next = self.x_rd_len.val();
+        }
+        if self.rd_req_valid.val() && self.rd_req_ready.val() {
+            self.tag_ctr.d.next = self.tag_ctr.q.val() + 1;
         }
         if self.fetch_go.val() && !self.desc_fifo.read.val() {
             self.desc_credit.d.next = self.desc_credit.q.val() + 1;

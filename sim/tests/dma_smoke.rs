@@ -273,3 +273,42 @@ fn mirror_release_meta_and_copy_back_round_trip() {
         ]
     );
 }
+
+/// Back-to-back single-page MIRRORs: prints payload bytes per cycle over the
+/// data-path bytes per cycle (the figure `duplexctl bench dma` reports).
+#[test]
+fn back_to_back_mirrors_stream() {
+    let mut w = setup(0);
+    let n = 15u32;
+    let data = pattern(2, n as usize * 4096);
+    w.memory_mut(0).unwrap().write(Iova(PAGES), &data).unwrap();
+    let descs: Vec<Descriptor> = (0..n)
+        .map(|i| Descriptor {
+            opcode: opcode::MIRROR,
+            count: 1,
+            local_addr: PAGES + i as u64 * 4096,
+            ..Default::default()
+        })
+        .collect();
+    let start = w.cycle();
+    let c = run(&mut w, 0, &descs);
+    let cycles = w.cycle() - start;
+    assert!(c.iter().all(|c| c.status == status::OK));
+    let beat = duplex_sim::model::BEAT_BYTES as f64;
+    let eff = (n as f64 * 4096.0) / (cycles as f64 * beat);
+    eprintln!("{n} mirrors in {cycles} cycles: efficiency {eff:.3}");
+    assert!(eff > 0.0);
+}
+
+/// Writes the Verilog of every card width to `$DUPLEX_VERILOG_DIR` (for
+/// hand-run synthesis); does nothing without it.
+#[test]
+fn card_verilog_for_synthesis() {
+    let Some(dir) = std::env::var_os("DUPLEX_VERILOG_DIR") else {
+        return;
+    };
+    for w in duplex_sim::hdl::DATA_WIDTHS {
+        let v = duplex_sim::hdl::card_verilog(w, duplex_sim::hdl::CardConfig::default()).unwrap();
+        std::fs::write(std::path::Path::new(&dir).join(format!("card{w}.v")), v).unwrap();
+    }
+}
