@@ -57,7 +57,7 @@ enum Cmd {
         #[command(subcommand)]
         op: perf_cmd::BenchOp,
     },
-    /// Resource figures from Yosys synth_xilinx: a block (--block allocator --slots N)
+    /// Resource figures from Yosys synth_xilinx: a block (--block allocator --slots N, --block card --width W)
     /// or the card core for a board (--board NAME), with its share of the part.
     Synth {
         /// Block to synthesise alone: allocator.

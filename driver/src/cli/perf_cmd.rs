@@ -118,7 +118,12 @@ pub fn synth(a: SynthArgs) -> Result<()> {
             duplex_sim::hdl::allocator_verilog(a.slots)?,
             None,
         ),
-        (Some(b), None) => bail!("unknown block {b:?} (blocks: allocator)"),
+        (Some(b), None) if b == "card" => (
+            format!("card core, {}-bit data path", a.width),
+            duplex_sim::hdl::card_verilog(a.width, duplex_sim::hdl::CardConfig::default())?,
+            None,
+        ),
+        (Some(b), None) => bail!("unknown block {b:?} (blocks: allocator, card)"),
         (None, Some(board)) => {
             let p = BoardProfile::load(board)?;
             let v = duplex_sim::hdl::card_verilog(a.width, duplex_sim::hdl::CardConfig::default())?;
@@ -131,7 +136,7 @@ pub fn synth(a: SynthArgs) -> Result<()> {
                 Some(p),
             )
         }
-        (None, None) => bail!("say what to synthesise: --block allocator or --board NAME"),
+        (None, None) => bail!("say what to synthesise: --block allocator|card or --board NAME"),
         (Some(_), Some(_)) => bail!("--block and --board exclude each other"),
     };
     let family = profile
