@@ -60,7 +60,7 @@ enum Cmd {
     /// Resource figures from Yosys synth_xilinx: a block (--block allocator --slots N, --block card --width W)
     /// or the card core for a board (--board NAME), with its share of the part.
     Synth {
-        /// Block to synthesise alone: allocator.
+        /// Block to synthesise alone: allocator or card.
         #[arg(long)]
         block: Option<String>,
         /// Allocator size in slots (a power of two, 32..=65536).
@@ -69,7 +69,7 @@ enum Cmd {
         /// Board whose FPGA to report against (board-files/NAME/flash.toml).
         #[arg(long)]
         board: Option<String>,
-        /// Data-path width of the card core (with --board).
+        /// Data-path width of the card core (with --block card or --board).
         #[arg(long, default_value_t = 256)]
         width: usize,
         /// Print JSON instead of a table.
