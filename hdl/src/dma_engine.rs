@@ -197,6 +197,13 @@ pub struct DmaEngine<const W: usize> {
 
     // Fetcher
     tag_ctr: DFF<Bits<7>>,
+    // Occupancy counters (a FIFO's empty flag lags its write by a cycle)
+    jobs_out: DFF<Bits<6>>,
+    post_busy: DFF<Bits<5>>,
+    cpl_pending: DFF<Bits<7>>,
+    acks_due: DFF<Bits<7>>,
+    ack_take: Signal<Local, Bit>,
+    ack_sent: Signal<Local, Bit>,
     desc_credit: DFF<Bits<4>>,
     fetch_want: Signal<Local, Bit>,
     fetch_go: Signal<Local, Bit>,
@@ -434,6 +441,12 @@ impl<const W: usize> Default for DmaEngine<W> {
             n_bytes_pages: Default::default(),
             flushing: Default::default(),
             tag_ctr: Default::default(),
+            jobs_out: Default::default(),
+            post_busy: Default::default(),
+            cpl_pending: Default::default(),
+            acks_due: Default::default(),
+            ack_take: Default::default(),
+            ack_sent: Default::default(),
             desc_credit: Default::default(),
             fetch_want: Default::default(),
             fetch_go: Default::default(),
@@ -618,6 +631,10 @@ impl<const W: usize> Logic for DmaEngine<W> {
             win_ok,
             flushing,
             tag_ctr,
+            jobs_out,
+            post_busy,
+            cpl_pending,
+            acks_due,
             desc_credit,
             desc_sr,
             desc_err,
@@ -902,11 +919,7 @@ impl<const W: usize> Logic for DmaEngine<W> {
             }
             XState::Drain => {
                 // RELEASE, COPY_BACK and META run alone.
-                if self.post_fifo.empty.val()
-                    && (self.ps.q.val() == PState::Idle)
-                    && self.jobs.empty.val()
-                    && !self.post_fifo.write.val()
-                {
+                if !self.post_busy.q.val().any() && !self.jobs_out.q.val().any() {
                     if self.c_opc.val() == 4 {
                         // The post stage consumes the records as they arrive.
                         if !self.post_fifo.full.val() {
@@ -919,10 +932,7 @@ impl<const W: usize> Logic for DmaEngine<W> {
                 }
             }
             XState::DrainAfter => {
-                if self.post_fifo.empty.val()
-                    && (self.ps.q.val() == PState::Idle)
-                    && !self.post_fifo.write.val()
-                {
+                if !self.post_busy.q.val().any() && !self.post_fifo.write.val() {
                     self.xs.d.next = XState::Idle;
                 }
             }
@@ -1335,6 +1345,24 @@ impl<const W: usize> Logic for DmaEngine<W> {
             self.page_credit.d.next = self.page_credit.q.val() - 1;
         }
 
+        // Read data nobody asked for is dropped rather than left to block
+        // the link.
+        if self.ps.q.val() != PState::CbData {
+            self.rdata_ready.next = true;
+        }
+
+        // Occupancy counters.
+        if self.jobs.write.val() && !self.jobs.read.val() {
+            self.jobs_out.d.next = self.jobs_out.q.val() + 1;
+        } else if !self.jobs.write.val() && self.jobs.read.val() {
+            self.jobs_out.d.next = self.jobs_out.q.val() - 1;
+        }
+        if self.post_fifo.write.val() && !self.cpl_fifo.write.val() {
+            self.post_busy.d.next = self.post_busy.q.val() + 1;
+        } else if !self.post_fifo.write.val() && self.cpl_fifo.write.val() {
+            self.post_busy.d.next = self.post_busy.q.val() - 1;
+        }
+
         // Link output: the post stage first, then the streamed pages.
         if self.p_tx_valid.val() {
             self.tx_valid.next = true;
@@ -1357,14 +1385,20 @@ impl<const W: usize> Logic for DmaEngine<W> {
         if self.link_q.q.val() && !self.link_active.val() {
             self.link_lost.d.next = true;
         }
-        if self.ack_valid.val() && !self.link_lost.q.val() {
+        // An acknowledgement nobody waits for (a confused or hostile
+        // partner) is dropped.
+        self.ack_take.next =
+            self.ack_valid.val() && !self.link_lost.q.val() && self.acks_due.q.val().any();
+        if self.ack_take.val() {
             self.acks.write.next = true;
         }
         if self.link_lost.q.val() && !self.acks.empty.val() {
             // Acknowledgements from before the cut no longer line up.
             self.acks.read.next = true;
         }
-        if self.link_lost.q.val() && self.cpl_fifo.empty.val() && (self.cs.q.val() == CState::Idle)
+        if self.link_lost.q.val()
+            && !self.cpl_pending.q.val().any()
+            && (self.cs.q.val() == CState::Idle)
         {
             self.link_lost.d.next = false;
         }
@@ -1455,6 +1489,22 @@ impl<const W: usize> Logic for DmaEngine<W> {
                 + (bit_cast::<64, 5>(self.p_i.q.val()) << 12)
                 + self.p_off.q.val();
             self.wr_data.next = self.rdata_data.val();
+        }
+
+        self.ack_sent.next =
+            self.p_tx_valid.val() && self.tx_ready.val() && (self.p_tx_kind.val() == 4);
+        if self.ack_sent.val() && !self.ack_take.val() {
+            self.acks_due.d.next = self.acks_due.q.val() + 1;
+        } else if !self.ack_sent.val() && self.ack_take.val() {
+            self.acks_due.d.next = self.acks_due.q.val() - 1;
+        }
+        if self.link_lost.q.val() {
+            self.acks_due.d.next = 0.into();
+        }
+        if self.cpl_fifo.write.val() && !self.cpl_fifo.read.val() {
+            self.cpl_pending.d.next = self.cpl_pending.q.val() + 1;
+        } else if !self.cpl_fifo.write.val() && self.cpl_fifo.read.val() {
+            self.cpl_pending.d.next = self.cpl_pending.q.val() - 1;
         }
 
         // Interrupt coalescing: a completion written this cycle counts from
@@ -1568,6 +1618,10 @@ impl<const W: usize> Logic for DmaEngine<W> {
             self.acks.write.next = false;
             self.rd_rsp_ready.next = true;
             self.rdata_ready.next = true;
+            self.jobs_out.d.next = 0.into();
+            self.post_busy.d.next = 0.into();
+            self.cpl_pending.d.next = 0.into();
+            self.acks_due.d.next = 0.into();
             if self.desc_fifo.empty.val()
                 && self.jobs.empty.val()
                 && self.tokens.empty.val()
