@@ -612,6 +612,14 @@ impl<'a> Card<'a> {
         self.regs.write(d::OUT_META_TAIL, u32::from(tail))
     }
 
+    /// Interrupt coalescing: IRQ.STATUS.DMA once `count` completions are
+    /// unsignalled (0 acts as 1) or the oldest is `time` cycles old (0: no
+    /// timer); a descriptor with IRQ_NOW always signals.
+    pub fn set_coalescing(&self, count: u16, time: u16) -> Result<()> {
+        self.regs.write(d::COAL_COUNT, u32::from(count))?;
+        self.regs.write(d::COAL_TIME, u32::from(time))
+    }
+
     /// Stops fetching descriptors (those fetched finish) or resumes.
     pub fn set_enabled(&self, on: bool) -> Result<()> {
         self.regs

@@ -1,0 +1,438 @@
+//! The DMA engine and the inbound windows under attack and failure, on the
+//! co-simulated pair through the driver: every error status produced on
+//! purpose, a hostile partner writing and reading outside the windows, the
+//! link cut while a MIRROR streams, a host read error, and interrupt
+//! coalescing by count, by time and by IRQ_NOW.
+
+use duplex_driver::card::{mirror_descriptor, Card, CardSetup, GuardedBuffer, MirrorMeta};
+use duplex_driver::mirror_pair::{MirrorPair, PairSetup};
+use duplex_driver::regs::Regs;
+use duplex_driver::sim_device::{SimDevice, SimPair};
+use duplex_driver::slot_allocator::SlotAllocator;
+use duplex_driver::{DriverError, Iova};
+use duplex_regs::dma::{link, win};
+use duplex_regs::layout::{flags, opcode, status};
+use duplex_regs::{irq, Descriptor, MetaRecord};
+use duplex_sim::{LinkBeat, SimConfig};
+use duplex_tests::dma_rig::valid_headers;
+use duplex_tests::pair;
+use std::time::Duration;
+
+const PAGE: u64 = 4096;
+
+fn setup(slots: u32) -> PairSetup {
+    PairSetup {
+        slots,
+        meta_log2: 2,
+        guard_bytes: 4096,
+        ..PairSetup::default()
+    }
+}
+
+/// `n` pages of host memory on `dev` filled with `byte`.
+fn pages(dev: &SimDevice, n: u64, byte: u8) -> GuardedBuffer {
+    let b = GuardedBuffer::new(dev, (n * PAGE) as usize, 4096).unwrap();
+    b.write(0, &vec![byte; (n * PAGE) as usize]).unwrap();
+    b
+}
+
+fn status_of(r: Result<impl Sized, DriverError>) -> u8 {
+    match r {
+        Ok(_) => status::OK,
+        Err(e) => e
+            .dma_status()
+            .unwrap_or_else(|| panic!("expected a DMA status, got: {e}")),
+    }
+}
+
+fn alloc_count(dev: &SimDevice) -> u32 {
+    SlotAllocator::new(dev).unwrap().stats().unwrap().allocated
+}
+
+#[test]
+fn every_error_status_can_be_produced_on_purpose() {
+    let (p, a, b) = pair(SimConfig::default());
+    let mut mp = MirrorPair::bring_up([&a, &b], &setup(32)).unwrap();
+    let src = pages(&a, 16, 0x5A);
+    let records = pages(&a, 1, 0x11);
+    let m = MirrorMeta::default();
+    let card = &mut mp.cards[0];
+    let raw = |op| Descriptor {
+        opcode: op,
+        count: 1,
+        local_addr: src.iova().0,
+        ..Default::default()
+    };
+    assert_eq!(card.execute(raw(9)).unwrap().status, status::BAD_OPCODE);
+    let mut listed = raw(opcode::MIRROR);
+    listed.flags = flags::PAGE_LIST;
+    assert_eq!(card.execute(listed).unwrap().status, status::BAD_OPCODE);
+    assert_eq!(
+        status_of(card.mirror(src.iova(), 0, &m)),
+        status::BAD_LENGTH
+    );
+    assert_eq!(
+        status_of(card.mirror(src.iova(), 17, &m)),
+        status::BAD_LENGTH
+    );
+    assert_eq!(
+        status_of(card.mirror(Iova(src.iova().0 + 8), 1, &m)),
+        status::BAD_ADDRESS
+    );
+    card.set_host_limit(src.iova().0 + 2 * PAGE).unwrap();
+    assert_eq!(
+        status_of(card.mirror(src.iova(), 3, &m)),
+        status::BAD_ADDRESS
+    );
+    card.set_host_limit(u64::MAX).unwrap();
+    assert_eq!(status_of(card.release(&[32])), status::BAD_SLOT);
+    assert_eq!(
+        status_of(card.mirror_into(src.iova(), &[1, 40], &m)),
+        status::BAD_SLOT
+    );
+    // The allocator runs dry.
+    let mut held = card.mirror(src.iova(), 16, &m).unwrap();
+    held.extend(card.mirror(src.iova(), 16, &m).unwrap());
+    assert_eq!(status_of(card.mirror(src.iova(), 1, &m)), status::NO_SLOTS);
+    card.release(&held).unwrap();
+    assert_eq!(status_of(card.release(&[held[0]])), status::DOUBLE_FREE);
+    // A host read error.
+    let bad_page = src.iova().0 + PAGE;
+    p.world().fail_dma_reads(0, bad_page..bad_page + 1).unwrap();
+    assert_eq!(
+        status_of(card.mirror(src.iova(), 2, &m)),
+        status::DMA_READ_ERROR
+    );
+    p.world().clear_dma_read_faults(0).unwrap();
+    assert_eq!(alloc_count(&a), 0, "the driver released the slots");
+    // The partner's 4-record ring fills up until the tail is relayed.
+    card.meta(records.iova(), 4).unwrap();
+    assert_eq!(status_of(card.meta(records.iova(), 1)), status::RING_FULL);
+    card.set_meta_tail(4).unwrap();
+    card.meta(records.iova(), 1).unwrap();
+    // The partner closes its ring window, then shrinks its mirror window.
+    let area = &mp.areas[1];
+    let (mirror, meta) = (area.mirror.iova(), area.meta.iova());
+    let partner = &mp.cards[1];
+    partner
+        .set_inbound((mirror, area.mirror.len() as u64), (meta, 0))
+        .unwrap();
+    let card = &mut mp.cards[0];
+    assert_eq!(status_of(card.meta(records.iova(), 1)), status::REFUSED);
+    let slots = card.mirror(src.iova(), 1, &m).unwrap();
+    mp.cards[1]
+        .set_inbound((mirror, area.layout.header_table_bytes()), (meta, 0))
+        .unwrap();
+    let card = &mut mp.cards[0];
+    assert_eq!(
+        status_of(card.copy_back(&slots, records.iova())),
+        status::REFUSED
+    );
+    // The link is down.
+    p.world().set_link_up(false);
+    assert_eq!(status_of(card.mirror(src.iova(), 1, &m)), status::LINK_DOWN);
+    p.world().set_link_up(true);
+    let st = card.stats().unwrap();
+    assert_eq!(st.last_status & 0xFF, u32::from(status::LINK_DOWN));
+    assert_eq!(st.desc_failed, 15);
+    assert!(p.world().link_up());
+}
+
+#[test]
+fn a_mirror_without_an_initialised_allocator_is_not_initialised() {
+    let (_p, a, _b) = pair(SimConfig::default());
+    let mut card = Card::open(&a, CardSetup::default()).unwrap();
+    card.set_outbound(1 << 20, 4096, 2).unwrap();
+    let src = pages(&a, 1, 1);
+    let e = card.mirror(src.iova(), 1, &MirrorMeta::default());
+    assert_eq!(status_of(e), status::NOT_INITIALISED);
+}
+
+#[test]
+fn a_hostile_partner_cannot_write_or_read_outside_the_windows() {
+    let (p, a, b) = pair(SimConfig {
+        host_memory_bytes: 4 << 20,
+        ..SimConfig::default()
+    });
+    let mut mp = MirrorPair::bring_up([&a, &b], &setup(16)).unwrap();
+    let beat = p.world().beat_bytes() as u64;
+    let area = &mp.areas[1];
+    let (msize, qsize) = (area.mirror.len() as u64, area.meta.len() as u64);
+    let snapshot = |c: usize| {
+        let w = p.world();
+        let mem = w.memory(c).unwrap();
+        let mut all = vec![0u8; mem.size() as usize];
+        mem.read(duplex_sim::Iova(duplex_sim::memory::IOVA_BASE), &mut all)
+            .unwrap();
+        all
+    };
+    let before = [snapshot(0), snapshot(1)];
+    let bad: Vec<(u8, u64, u64)> = vec![
+        (link::WRITE, msize, 0),
+        (link::WRITE, msize - beat / 2, 0),
+        (link::WRITE, 8, 0),
+        (link::WRITE, 1 << 40, 0),
+        (link::WRITE, link::META_WINDOW - beat, 0),
+        (link::WRITE_ACK, link::META_WINDOW + qsize, 0),
+        (link::WRITE_ACK, u64::MAX - beat + 1, 0),
+        (link::READ_REQ, msize - 64, 4096),
+        (link::READ_REQ, link::META_WINDOW + qsize, 64),
+        (link::READ_REQ, 4, 64),
+    ];
+    for (i, &(kind, addr, len)) in bad.iter().enumerate() {
+        let mut data = vec![0xEE; beat as usize];
+        if kind == link::READ_REQ {
+            data[..4].copy_from_slice(&(len as u32).to_le_bytes());
+            data[4..6].copy_from_slice(&(i as u16).to_le_bytes());
+        }
+        p.world()
+            .inject_link_beat(
+                0,
+                LinkBeat {
+                    kind,
+                    addr,
+                    data,
+                    last: true,
+                },
+            )
+            .unwrap();
+    }
+    p.world().step_n(300);
+    assert_eq!(snapshot(1), before[1], "the refused beats reached memory");
+    assert_eq!(snapshot(0), before[0], "refusals changed the hostile side");
+    let st = mp.cards[1].stats().unwrap();
+    assert_eq!(
+        (st.win_dropped, st.win_writes, st.win_reads),
+        (bad.len() as u32, 0, 0)
+    );
+    assert_eq!(st.win_last_bad, 4);
+    assert_eq!(
+        st.win_errors & win::ERR_REFUSED.mask(),
+        win::ERR_REFUSED.mask()
+    );
+    let r = Regs::new(&b);
+    assert_eq!(r.read_field(irq::STATUS, irq::ERROR).unwrap(), 1);
+    let answers = p.world().link_stats(1).unwrap().clone();
+    assert_eq!(
+        answers.bursts_of(link::ACK),
+        2,
+        "each acked write is answered"
+    );
+    assert_eq!(
+        answers.bursts_of(link::READ_ERR),
+        3,
+        "each read is answered"
+    );
+    // A beat inside the window does land: the path works, the check refused.
+    let inside = vec![0x77; beat as usize];
+    p.world()
+        .inject_link_beat(
+            0,
+            LinkBeat {
+                kind: link::WRITE,
+                addr: 0,
+                data: inside.clone(),
+                last: true,
+            },
+        )
+        .unwrap();
+    p.world().step_n(50);
+    let mut got = vec![0u8; beat as usize];
+    area.mirror.read(0, &mut got).unwrap();
+    assert_eq!(got, inside);
+    assert_eq!(mp.cards[1].stats().unwrap().win_writes, 1);
+    // The card that got the stray answers still works.
+    let src = pages(&a, 1, 3);
+    let slots = mp.cards[0]
+        .mirror(src.iova(), 1, &MirrorMeta::default())
+        .unwrap();
+    assert_eq!(slots.len(), 1);
+    mp.check_guards().unwrap();
+}
+
+#[test]
+fn a_link_cut_mid_transfer_fails_in_flight_and_queued_descriptors() {
+    let (p, a, b) = pair(SimConfig {
+        width_bits: 128,
+        link_latency: 100,
+        ..SimConfig::default()
+    });
+    let mut mp = MirrorPair::bring_up([&a, &b], &setup(64)).unwrap();
+    let src = pages(&a, 16, 0x42);
+    let records = pages(&a, 1, 0x99);
+    let m = MirrorMeta {
+        lun: 1,
+        dirty_first: 1,
+        dirty_last: 1,
+        ..Default::default()
+    };
+    let card = &mut mp.cards[0];
+    let queue = [
+        mirror_descriptor(src.iova(), 16, &m),
+        mirror_descriptor(src.iova(), 2, &m),
+        Descriptor {
+            opcode: opcode::META,
+            count: 2,
+            local_addr: records.iova().0,
+            ..Default::default()
+        },
+        Descriptor {
+            opcode: opcode::RELEASE,
+            count: 1,
+            ..Default::default()
+        },
+    ];
+    for d in &queue {
+        card.post(d).unwrap();
+    }
+    card.ring_doorbell().unwrap();
+    // Cut once a few pages' worth of data beats have gone out.
+    loop {
+        p.world().step_n(8);
+        if p.world().link_stats(0).unwrap().beats_of(link::WRITE) >= 4 * 256 {
+            break;
+        }
+        assert!(p.world().cycle() < 1_000_000, "the MIRROR never streamed");
+    }
+    p.world().set_link_up(false);
+    let mut got = Vec::new();
+    while got.len() < queue.len() {
+        got.push(card.wait(Duration::from_millis(1)).unwrap());
+    }
+    for (i, c) in got.iter().enumerate() {
+        assert_eq!(c.status, status::LINK_DOWN, "descriptor {i}: {c:?}");
+    }
+    assert_eq!(got[0].count, 16, "the streaming MIRROR lists its slots");
+    assert_eq!(alloc_count(&a), 16 + u32::from(got[1].count));
+    let w = p.world();
+    assert!(
+        valid_headers(w.memory(1).unwrap(), &mp.areas[1]).is_empty(),
+        "a header landed for a MIRROR that did not complete OK"
+    );
+    drop(w);
+    let mut ring = vec![0u8; mp.areas[1].meta.len()];
+    mp.areas[1].meta.read(0, &mut ring).unwrap();
+    assert!(ring.iter().all(|&x| x == 0), "ring records landed");
+    // Healed: the slots the cut MIRRORs took are released, and the next
+    // MIRROR lands with its header.
+    p.world().set_link_up(true);
+    p.world().step_n(10);
+    let card = &mut mp.cards[0];
+    card.release(&got[0].slots[..16]).unwrap();
+    if got[1].count > 0 {
+        card.release(&got[1].slots[..2]).unwrap();
+    }
+    let slots = card.mirror(src.iova(), 1, &m).unwrap();
+    let w = p.world();
+    let valid = valid_headers(w.memory(1).unwrap(), &mp.areas[1]);
+    assert_eq!(valid.len(), 1);
+    assert_eq!(valid[0].0, u32::from(slots[0]));
+    drop(w);
+    mp.check_guards().unwrap();
+}
+
+#[test]
+fn a_host_read_error_fails_the_mirror_and_the_driver_returns_its_slots() {
+    let (p, a, b) = pair(SimConfig {
+        width_bits: 64,
+        host_stall_pct: 20,
+        ..SimConfig::default()
+    });
+    let mut mp = MirrorPair::bring_up([&a, &b], &setup(16)).unwrap();
+    let src = pages(&a, 4, 0x3C);
+    let third = src.iova().0 + 2 * PAGE + 512;
+    p.world().fail_dma_reads(0, third..third + 64).unwrap();
+    let m = MirrorMeta::default();
+    match mp.cards[0].mirror(src.iova(), 4, &m) {
+        Err(DriverError::DmaFailed {
+            status: st, slots, ..
+        }) => {
+            assert_eq!(st, status::DMA_READ_ERROR);
+            assert_eq!(slots, vec![0, 1, 2, 3]);
+        }
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    assert_eq!(alloc_count(&a), 0);
+    assert!(p.world().stats[0].dma_read_faults > 0);
+    {
+        let w = p.world();
+        assert!(valid_headers(w.memory(1).unwrap(), &mp.areas[1]).is_empty());
+    }
+    p.world().clear_dma_read_faults(0).unwrap();
+    let slots = mp.cards[0].mirror(src.iova(), 4, &m).unwrap();
+    let hdr = mp.areas[1].layout.header_table_bytes() as usize;
+    let mut page = vec![0u8; PAGE as usize];
+    for s in &slots {
+        mp.areas[1]
+            .mirror
+            .read(hdr + usize::from(*s) * PAGE as usize, &mut page)
+            .unwrap();
+        assert!(page.iter().all(|&x| x == 0x3C), "slot {s}");
+        let mut rec = [0u8; 64];
+        mp.areas[1]
+            .mirror
+            .read(usize::from(*s) * 64, &mut rec)
+            .unwrap();
+        assert_eq!(MetaRecord::decode_valid(&rec).unwrap().slot, *s);
+    }
+}
+
+/// Cycles from the completion of `desc` (seen by polling) to the DMA
+/// interrupt line, or None if it stays low for `window` cycles.
+fn irq_delay(p: &SimPair, card: &mut Card<'_>, desc: &Descriptor, window: u64) -> Option<u64> {
+    card.submit(desc).unwrap();
+    let mut n = 0;
+    while card.poll().unwrap().is_none() {
+        p.world().step();
+        n += 1;
+        assert!(n < 100_000, "no completion");
+    }
+    for k in 0..window {
+        if p.world().irq(0).unwrap() {
+            return Some(k);
+        }
+        p.world().step();
+    }
+    None
+}
+
+#[test]
+fn interrupts_are_coalesced_by_count_by_time_and_by_irq_now() {
+    let (p, a, b) = pair(SimConfig::default());
+    let s = PairSetup {
+        card: CardSetup {
+            coalesce_count: 4,
+            ..CardSetup::default()
+        },
+        ..setup(64)
+    };
+    let mut mp = MirrorPair::bring_up([&a, &b], &s).unwrap();
+    let src = pages(&a, 1, 7);
+    let d = mirror_descriptor(src.iova(), 1, &MirrorMeta::default());
+    let card = &mut mp.cards[0];
+    let r = Regs::new(&a);
+    // Count: three completions stay quiet, the fourth raises the line.
+    for i in 0..3 {
+        assert_eq!(irq_delay(&p, card, &d, 2000), None, "completion {i}");
+    }
+    assert!(irq_delay(&p, card, &d, 50).is_some(), "fourth completion");
+    assert_eq!(r.read_field(irq::STATUS, irq::DMA).unwrap(), 1);
+    r.write(irq::STATUS, irq::DMA.mask()).unwrap();
+    p.world().step_n(4);
+    assert!(!p.world().irq(0).unwrap());
+    // Time: one completion, signalled once it is 300 cycles old.
+    card.set_coalescing(100, 300).unwrap();
+    let delay = irq_delay(&p, card, &d, 2000).expect("timer fires");
+    assert!(
+        (285..=320).contains(&delay),
+        "timer fired after {delay} cycles"
+    );
+    r.write(irq::STATUS, irq::DMA.mask()).unwrap();
+    // IRQ_NOW: signalled at once, whatever the thresholds say.
+    card.set_coalescing(100, 0).unwrap();
+    assert_eq!(irq_delay(&p, card, &d, 2000), None);
+    let mut now = d;
+    now.flags |= flags::IRQ_NOW;
+    let delay = irq_delay(&p, card, &now, 200).expect("IRQ_NOW signals");
+    assert!(delay < 20, "IRQ_NOW took {delay} cycles");
+}
