@@ -12,6 +12,8 @@ pub mod bitstream;
 pub mod board;
 pub mod card;
 pub mod device;
+#[cfg(feature = "sim")]
+pub mod dma_bench;
 pub mod error;
 pub mod examine;
 pub mod flash;
