@@ -64,6 +64,8 @@ struct Side {
     win: [u64; 5],
     /// Source pages used in this batch.
     cursor: u64,
+    /// Batches where nothing is released, so the allocator runs dry.
+    hoard: bool,
 }
 
 impl Side {
@@ -123,7 +125,11 @@ fn next_descriptor(
         Some(at)
     };
     let held = side.held();
-    match rng.gen_range(0..100) {
+    let mut pick = rng.gen_range(0..100);
+    if side.hoard && (45..=64).contains(&pick) {
+        pick = 0; // a MIRROR instead of a RELEASE
+    }
+    match pick {
         0..=34 => {
             d.opcode = opcode::MIRROR;
             let free = side.alloc.free_count();
@@ -219,8 +225,10 @@ fn bad_descriptor(rng: &mut ChaCha8Rng, side: &Side, limit: u64, k: u32, d: &mut
     }
 }
 
-fn run_stream(run: Run, s: u64) -> [u32; 256] {
-    let ctx = format!("seed {s}, {run:?}");
+/// Run number `index` of the test seeded `test_seed`.
+fn run_stream(run: Run, test_seed: u64, index: u64) -> [u32; 256] {
+    let ctx = format!("DUPLEX_SEED={test_seed} (run {index}: {run:?})");
+    let s = test_seed.wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let cfg = SimConfig {
         seed: s,
         width_bits: run.width,
@@ -274,6 +282,7 @@ fn run_stream(run: Run, s: u64) -> [u32; 256] {
             expected: VecDeque::new(),
             win: [0; 5],
             cursor: 0,
+            hoard: false,
         };
         sides.push(side);
     }
@@ -299,6 +308,9 @@ fn run_stream(run: Run, s: u64) -> [u32; 256] {
         let mut touched: Vec<(usize, bool, Range<u64>)> = Vec::new();
         for (c, side) in sides.iter_mut().enumerate() {
             side.cursor = 0;
+            if rng.gen_bool(0.15) {
+                side.hoard = !side.hoard;
+            }
             let room = (1usize << run.desc_log2).min(12);
             for _ in 0..rng.gen_range(1..=room) {
                 let mut fill = |iova: u64, bytes: &[u8]| {
@@ -370,7 +382,7 @@ fn run_stream(run: Run, s: u64) -> [u32; 256] {
         drop(w);
         // The partner consumes its metadata ring now and then.
         for (c, side) in sides.iter_mut().enumerate() {
-            if rng.gen_bool(0.7) {
+            if rng.gen_bool(0.5) {
                 let tail = side.model.meta_head;
                 mp.cards[c].set_meta_tail(tail).expect(&ctx);
                 side.model.regs.out_meta_tail = tail;
@@ -531,8 +543,8 @@ fn runs_for(width: usize, s: u64) -> [Run; 2] {
 fn stream_test(width: usize) {
     let s = seed(0xD3A0 + width as u64);
     let mut seen = [0u32; 256];
-    for run in runs_for(width, s) {
-        for (total, n) in seen.iter_mut().zip(run_stream(run, s)) {
+    for (i, run) in runs_for(width, s).into_iter().enumerate() {
+        for (total, n) in seen.iter_mut().zip(run_stream(run, s, i as u64)) {
             *total += n;
         }
     }
@@ -540,7 +552,7 @@ fn stream_test(width: usize) {
     for st in STREAM_STATUSES {
         assert!(
             seen[usize::from(st)] > 0,
-            "seed {s}, {width} bits: no descriptor completed {} ({st})",
+            "DUPLEX_SEED={s}, {width} bits: no descriptor completed {} ({st})",
             status::name(st)
         );
     }
