@@ -25,6 +25,11 @@ fn setup(slots: u32) -> PairSetup {
         slots,
         meta_log2: 2,
         guard_bytes: 4096,
+        card: CardSetup {
+            // 500,000 card cycles: every call here needs far fewer.
+            timeout: Duration::from_millis(2),
+            ..CardSetup::default()
+        },
         ..PairSetup::default()
     }
 }
@@ -241,13 +246,77 @@ fn a_hostile_partner_cannot_write_or_read_outside_the_windows() {
     area.mirror.read(0, &mut got).unwrap();
     assert_eq!(got, inside);
     assert_eq!(mp.cards[1].stats().unwrap().win_writes, 1);
-    // The card that got the stray answers still works.
-    let src = pages(&a, 1, 3);
-    let slots = mp.cards[0]
+    // The attacked card's own engine still mirrors into the other host.
+    let src = pages(&b, 1, 3);
+    let slots = mp.cards[1]
         .mirror(src.iova(), 1, &MirrorMeta::default())
         .unwrap();
     assert_eq!(slots.len(), 1);
     mp.check_guards().unwrap();
+}
+
+/// Answers the engine never asked for (a faulty partner, or answers to the
+/// hostile beats above) must not be taken for the answers to its next
+/// acknowledged write or read: an OK completion means the record landed.
+#[test]
+fn unsolicited_acks_and_read_answers_are_ignored() {
+    let latency = 200;
+    let (p, a, b) = pair(SimConfig {
+        link_latency: latency,
+        ..SimConfig::default()
+    });
+    let mut mp = MirrorPair::bring_up([&a, &b], &setup(16)).unwrap();
+    let beat = p.world().beat_bytes();
+    for (kind, bit) in [
+        (link::ACK, 0u8),
+        (link::ACK, 1),
+        (link::READ_DATA, 0),
+        (link::READ_ERR, 0),
+    ] {
+        let mut data = vec![0; beat];
+        data[0] = bit;
+        p.world()
+            .inject_link_beat(
+                1,
+                LinkBeat {
+                    kind,
+                    addr: 0,
+                    data,
+                    last: true,
+                },
+            )
+            .unwrap();
+    }
+    p.world().step_n(2 * latency);
+    let src = pages(&a, 1, 0x6D);
+    let d = mirror_descriptor(src.iova(), 1, &MirrorMeta::default());
+    let card = &mut mp.cards[0];
+    card.submit(&d).unwrap();
+    let start = p.world().cycle();
+    let c = card.wait(Duration::from_millis(1)).unwrap();
+    let took = p.world().cycle() - start;
+    assert_eq!(c.status, status::OK, "{c:?}");
+    assert!(
+        took >= 2 * latency,
+        "completed OK after {took} cycles: before the record could cross the link and be acknowledged"
+    );
+    {
+        let w = p.world();
+        let valid = valid_headers(w.memory(1).unwrap(), &mp.areas[1]);
+        assert_eq!(
+            valid.len(),
+            1,
+            "the OK MIRROR's header is in the partner's memory"
+        );
+    }
+    let back = pages(&a, 1, 0);
+    mp.cards[0].copy_back(&[c.slots[0]], back.iova()).unwrap();
+    let mut got = vec![0u8; PAGE as usize];
+    back.read(0, &mut got).unwrap();
+    assert!(
+        got.iter().all(|&x| x == 0x6D),
+        "copy-back took a stray answer"
+    );
 }
 
 #[test]
@@ -435,4 +504,90 @@ fn interrupts_are_coalesced_by_count_by_time_and_by_irq_now() {
     now.flags |= flags::IRQ_NOW;
     let delay = irq_delay(&p, card, &now, 200).expect("IRQ_NOW signals");
     assert!(delay < 20, "IRQ_NOW took {delay} cycles");
+}
+
+/// A RELEASE in which every free is refused writes nothing and completes
+/// DOUBLE_FREE; the engine-allocated MIRROR after it must run as usual.
+#[test]
+fn a_mirror_after_a_release_that_freed_nothing_runs_normally() {
+    let (_p, a, b) = pair(SimConfig::default());
+    let mut mp = MirrorPair::bring_up([&a, &b], &setup(16)).unwrap();
+    let src = pages(&a, 1, 0x21);
+    let mut release = Descriptor {
+        opcode: opcode::RELEASE,
+        count: 1,
+        ..Default::default()
+    };
+    release.slots[0] = 7; // never allocated
+    let card = &mut mp.cards[0];
+    card.post(&release).unwrap();
+    card.post(&mirror_descriptor(src.iova(), 1, &MirrorMeta::default()))
+        .unwrap();
+    card.ring_doorbell().unwrap();
+    let first = card.wait(Duration::from_millis(1)).unwrap();
+    let second = card.wait(Duration::from_millis(1)).unwrap();
+    assert_eq!((first.status, first.detail), (status::DOUBLE_FREE, 0));
+    assert_eq!(
+        (second.status, second.count, second.slots[0]),
+        (status::OK, 1, 0),
+        "{second:?}"
+    );
+    assert_eq!(alloc_count(&a), 1);
+}
+
+/// Descriptors take effect in ring order: a COPY_BACK of a slot posted
+/// before a MIRROR into that slot reads the page as it was before, whatever
+/// the host back-pressure on the partner (the host may serve a read after
+/// writes that arrived later, as PCIe lets posted writes pass reads).
+#[test]
+fn a_copy_back_is_not_overtaken_by_the_next_mirror_into_its_slot() {
+    let mut overtaken = Vec::new();
+    for seed in 0..12u64 {
+        for (width, latency, stall, pages_after) in [(256, 0, 30, 2u16), (64, 8, 10, 8)] {
+            let (_p, a, b) = pair(SimConfig {
+                seed,
+                width_bits: width,
+                link_latency: latency,
+                host_stall_pct: stall,
+                ..SimConfig::default()
+            });
+            let mut mp = MirrorPair::bring_up([&a, &b], &setup(16)).unwrap();
+            let new = pages(&a, u64::from(pages_after), 0xB2);
+            let back = pages(&a, 1, 0x55);
+            let card = &mut mp.cards[0];
+            // Slot 0's page in the partner is still zero; the MIRROR after
+            // the COPY_BACK takes slot 0 first.
+            let mut cb = Descriptor {
+                opcode: opcode::COPY_BACK,
+                count: 1,
+                local_addr: back.iova().0,
+                ..Default::default()
+            };
+            cb.slots[0] = 0;
+            card.post(&cb).unwrap();
+            card.post(&mirror_descriptor(
+                new.iova(),
+                pages_after,
+                &MirrorMeta::default(),
+            ))
+            .unwrap();
+            card.ring_doorbell().unwrap();
+            for _ in 0..2 {
+                let c = card.wait(Duration::from_millis(1)).unwrap();
+                assert_eq!(c.status, status::OK, "{c:?}");
+            }
+            let mut got = vec![0u8; PAGE as usize];
+            back.read(0, &mut got).unwrap();
+            let stale = got.iter().filter(|&&x| x != 0).count();
+            if stale > 0 {
+                overtaken.push(format!(
+                    "seed {seed}, {width} bits, latency {latency}, host stall {stall} %: {stale} bytes"
+                ));
+            }
+        }
+    }
+    assert!(
+        overtaken.is_empty(),
+        "the COPY_BACK returned bytes of the later MIRROR: {overtaken:?}"
+    );
 }
