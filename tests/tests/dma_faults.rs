@@ -642,3 +642,65 @@ fn a_mirror_lists_reused_slots_as_the_allocator_handed_them_out() {
         assert_eq!(valid, vec![0, 1, 2, 3, 4], "batched {batched}");
     }
 }
+
+/// A cut after a MIRROR's last record reached the partner but before the
+/// partner's ACK came back: the descriptor completes LINK_DOWN although its
+/// header is whole and valid in the partner's memory (it cannot be taken
+/// back). What must hold: every valid header there is the genuine record of
+/// a posted MIRROR, in the slot its completion lists.
+#[test]
+fn a_link_cut_while_a_record_awaits_its_ack_leaves_only_genuine_records() {
+    let latency = 300;
+    let (p, a, b) = pair(SimConfig {
+        link_latency: latency,
+        ..SimConfig::default()
+    });
+    let mut mp = MirrorPair::bring_up([&a, &b], &setup(16)).unwrap();
+    let src = pages(&a, 4, 0x4B);
+    let card = &mut mp.cards[0];
+    let descs: Vec<Descriptor> = (0..4u32)
+        .map(|i| {
+            let m = MirrorMeta {
+                seq: 1000 + i,
+                lba: 8 * u64::from(i),
+                lun: 2,
+                dirty_first: 0xFF,
+                dirty_last: 0xFF,
+                ..Default::default()
+            };
+            mirror_descriptor(Iova(src.iova().0 + u64::from(i) * PAGE), 1, &m)
+        })
+        .collect();
+    for d in &descs {
+        card.post(d).unwrap();
+    }
+    card.ring_doorbell().unwrap();
+    while p.world().link_stats(0).unwrap().bursts_of(link::WRITE_ACK) == 0 {
+        p.world().step();
+        assert!(p.world().cycle() < 100_000, "no record sent");
+    }
+    // The first record lands after `latency` cycles; its ACK needs as many
+    // again to come back.
+    p.world().step_n(latency + latency / 2);
+    p.world().set_link_up(false);
+    let got: Vec<_> = (0..descs.len())
+        .map(|_| card.wait(Duration::from_millis(1)).unwrap())
+        .collect();
+    assert!(got.iter().all(|c| c.status == status::LINK_DOWN), "{got:?}");
+    let w = p.world();
+    let valid = valid_headers(w.memory(1).unwrap(), &mp.areas[1]);
+    for (slot, rec) in &valid {
+        let i = (rec.seq - 1000) as usize;
+        assert!(i < descs.len(), "a header nobody sent: {rec:?}");
+        assert_eq!(
+            u32::from(got[i].slots[0]),
+            *slot,
+            "record {i} in another slot"
+        );
+        assert_eq!((rec.lba, rec.lun), (descs[i].lba, 2));
+    }
+    assert!(
+        valid.iter().any(|(_, r)| r.seq == 1000),
+        "the first record had reached the partner before the cut"
+    );
+}
