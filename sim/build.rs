@@ -5,7 +5,10 @@
 //! own make flow is not used), and the `cc` crate compiles the model, a C ABI
 //! shim generated from the card's port list, and the Verilator runtime.
 //! A Rust file with the port layout is generated beside it, so the harness
-//! and the shim always agree with the hardware's ports.
+//! and the shim always agree with the hardware's ports. For the cards it also
+//! holds one [`CardPorts`] table per width (ports by name, the model's entry
+//! points), so the width is chosen when a world is created, not at compile
+//! time; every width must have the same port names.
 
 use duplex_hdl::{allocator_verilog, card_verilog, parse_ports, CardConfig, Port, PortDir};
 use std::fmt::Write as _;
@@ -13,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Widths built into the co-simulation.
-const WIDTHS: &[usize] = &[256];
+const WIDTHS: &[usize] = &[64, 128, 256, 512];
 /// Stand-alone allocator builds (slot counts): a small one for exhaustive
 /// checks and the largest one the allocator supports.
 const ALLOCATORS: &[u32] = &[32, 65_536];
@@ -24,11 +27,14 @@ fn main() {
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     let root = verilator_root();
     let mut rust = String::new();
+    let mut card_ports: Vec<(usize, Vec<Port>)> = Vec::new();
     for &w in WIDTHS {
         let verilog = card_verilog(w, CardConfig::default()).expect("card verilog");
         let doc = format!("{w}-bit card model");
         build_model(&out, &root, &format!("card{w}"), &verilog, &doc, &mut rust);
+        card_ports.push((w, parse_ports(&verilog)));
     }
+    card_tables(&card_ports, &mut rust);
     for &n in ALLOCATORS {
         let verilog = allocator_verilog(n).expect("allocator verilog");
         let doc = format!("stand-alone {n}-slot allocator model");
@@ -107,11 +113,7 @@ fn build_model(out: &Path, root: &Path, name: &str, verilog: &str, doc: &str, ru
     }
 
     let ports = parse_ports(verilog);
-    let inputs: Vec<&Port> = ports
-        .iter()
-        .filter(|p| p.dir == PortDir::Input && p.name != "clock")
-        .collect();
-    let outputs: Vec<&Port> = ports.iter().filter(|p| p.dir == PortDir::Output).collect();
+    let (inputs, outputs) = model_ports(&ports);
     let shim = out.join(format!("{name}_shim.cpp"));
     std::fs::write(&shim, shim_source(name, &prefix, &inputs, &outputs)).expect("write shim");
 
@@ -171,6 +173,115 @@ fn build_model(out: &Path, root: &Path, name: &str, verilog: &str, doc: &str, ru
         b.file(c);
     }
     b.compile(&format!("{name}_model"));
+}
+
+fn model_ports(ports: &[Port]) -> (Vec<&Port>, Vec<&Port>) {
+    let inputs = ports
+        .iter()
+        .filter(|p| p.dir == PortDir::Input && p.name != "clock")
+        .collect();
+    let outputs = ports.iter().filter(|p| p.dir == PortDir::Output).collect();
+    (inputs, outputs)
+}
+
+fn field_name(port: &str) -> String {
+    port.replace('$', "_").to_lowercase()
+}
+
+/// The run-time port tables of the card builds: `CardInputs` / `CardOutputs`
+/// name every port once (from the first width), and `CARD_PORTS` holds each
+/// width's slots and entry points.
+fn card_tables(cards: &[(usize, Vec<Port>)], rust: &mut String) {
+    let (_, first) = &cards[0];
+    let (fin, fout) = model_ports(first);
+    for (w, ports) in cards {
+        let (i, o) = model_ports(ports);
+        let names = |v: &[&Port]| v.iter().map(|p| p.name.clone()).collect::<Vec<_>>();
+        assert!(
+            names(&i) == names(&fin) && names(&o) == names(&fout),
+            "the {w}-bit card has other ports than the {}-bit one",
+            cards[0].0
+        );
+    }
+    for (ty, list, doc) in [
+        ("CardInputs", &fin, "Input"),
+        ("CardOutputs", &fout, "Output"),
+    ] {
+        writeln!(rust, "/// {doc} ports of a card model, by name.").unwrap();
+        writeln!(rust, "#[derive(Clone, Copy, Debug)]").unwrap();
+        writeln!(rust, "pub struct {ty} {{").unwrap();
+        for p in list.iter() {
+            writeln!(rust, "    pub {}: crate::model::Slot,", field_name(&p.name)).unwrap();
+        }
+        writeln!(rust, "}}").unwrap();
+    }
+    writeln!(
+        rust,
+        "/// One card build: its width, port layout and the C ABI of its model."
+    )
+    .unwrap();
+    writeln!(rust, "pub struct CardPorts {{").unwrap();
+    writeln!(rust, "    pub width_bits: usize,").unwrap();
+    writeln!(rust, "    pub in_words: usize,").unwrap();
+    writeln!(rust, "    pub out_words: usize,").unwrap();
+    writeln!(rust, "    pub input: CardInputs,").unwrap();
+    writeln!(rust, "    pub output: CardOutputs,").unwrap();
+    writeln!(
+        rust,
+        "    pub new: unsafe extern \"C\" fn() -> *mut core::ffi::c_void,"
+    )
+    .unwrap();
+    writeln!(
+        rust,
+        "    pub free: unsafe extern \"C\" fn(*mut core::ffi::c_void),"
+    )
+    .unwrap();
+    writeln!(
+        rust,
+        "    pub cycle: unsafe extern \"C\" fn(*mut core::ffi::c_void, *const u32, *mut u32),"
+    )
+    .unwrap();
+    writeln!(
+        rust,
+        "    pub trace_open: unsafe extern \"C\" fn(*mut core::ffi::c_void, *const core::ffi::c_char) -> i32,"
+    )
+    .unwrap();
+    writeln!(rust, "}}").unwrap();
+    writeln!(rust, "/// Every card build, narrowest first.").unwrap();
+    writeln!(
+        rust,
+        "pub static CARD_PORTS: [CardPorts; {}] = [",
+        cards.len()
+    )
+    .unwrap();
+    for (w, _) in cards {
+        let m = format!("card{w}");
+        writeln!(rust, "    CardPorts {{").unwrap();
+        writeln!(rust, "        width_bits: {w},").unwrap();
+        writeln!(rust, "        in_words: {m}::IN_WORDS,").unwrap();
+        writeln!(rust, "        out_words: {m}::OUT_WORDS,").unwrap();
+        for (field, set, list) in [
+            ("input", "CardInputs", &fin),
+            ("output", "CardOutputs", &fout),
+        ] {
+            writeln!(rust, "        {field}: {set} {{").unwrap();
+            for p in list.iter() {
+                writeln!(
+                    rust,
+                    "            {}: {m}::{field}::{},",
+                    field_name(&p.name),
+                    rust_name(&p.name)
+                )
+                .unwrap();
+            }
+            writeln!(rust, "        }},").unwrap();
+        }
+        for f in ["new", "free", "cycle", "trace_open"] {
+            writeln!(rust, "        {f}: {m}::{m}_{f},").unwrap();
+        }
+        writeln!(rust, "    }},").unwrap();
+    }
+    writeln!(rust, "];").unwrap();
 }
 
 /// C++ for one card model: a handle with its own VerilatedContext, one call

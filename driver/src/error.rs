@@ -63,6 +63,35 @@ pub enum DriverError {
         slots: u32,
         reason: String,
     },
+    #[error("{device}: DMA set-up: {detail}")]
+    DmaSetup { device: String, detail: String },
+    #[error("{device}: DMA descriptor ring full ({entries} descriptors await their completions)")]
+    DmaRingFull { device: String, entries: u32 },
+    #[error("{device}: DMA {op}: {detail}")]
+    DmaBadRequest {
+        device: String,
+        op: &'static str,
+        detail: String,
+    },
+    #[error("{device}: DMA {op} failed: {reason} (status {status}, tag {tag:#x}){}", slot_note(.slots))]
+    DmaFailed {
+        device: String,
+        op: &'static str,
+        tag: u32,
+        status: u8,
+        reason: &'static str,
+        /// Slots the completion lists (a failed MIRROR's slots the card took).
+        slots: Vec<u16>,
+    },
+    #[error("{device}: guard bytes {side} the {what} were overwritten (byte {offset}: {found:#04x}, expected {expected:#04x})")]
+    GuardDamaged {
+        device: String,
+        what: String,
+        side: &'static str,
+        offset: usize,
+        found: u8,
+        expected: u8,
+    },
     #[error("board profile {path}: {detail}")]
     Profile { path: String, detail: String },
     #[error("no board named {board:?} (board files have: {known})")]
@@ -151,6 +180,24 @@ pub enum DriverError {
     #[cfg(feature = "sim")]
     #[error(transparent)]
     Sim(#[from] duplex_sim::SimError),
+}
+
+fn slot_note(slots: &[u16]) -> String {
+    if slots.is_empty() {
+        String::new()
+    } else {
+        format!("; slots {slots:?}")
+    }
+}
+
+impl DriverError {
+    /// The completion status of a failed DMA descriptor, if this is one.
+    pub fn dma_status(&self) -> Option<u8> {
+        match self {
+            DriverError::DmaFailed { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, DriverError>;

@@ -72,3 +72,56 @@ fn synth_refuses_bad_requests_in_one_line() {
         assert!(err.starts_with("duplexctl: error: "), "{err}");
     }
 }
+
+#[test]
+fn bench_dma_reports_efficiency_latency_and_link_transactions_per_width() {
+    let out = duplexctl(&["bench", "dma", "--descriptors", "32", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let widths: Vec<u64> = rows
+        .iter()
+        .map(|r| r["width_bits"].as_u64().unwrap())
+        .collect();
+    assert_eq!(widths, vec![64, 128, 256, 512]);
+    for r in &rows {
+        let e = r["efficiency"].as_f64().unwrap();
+        assert!(e > 0.0 && e <= 1.0, "{r}");
+        assert_eq!(r["payload_bytes"], 32 * 4096, "{r}");
+        let lat = &r["doorbell_to_completion_cycles"];
+        let (l0, l500) = (
+            lat["latency_0"].as_u64().unwrap(),
+            lat["latency_500"].as_u64().unwrap(),
+        );
+        // A page needs at least its data beats; the acknowledgement crosses
+        // the link twice.
+        let beat_bytes = r["width_bits"].as_u64().unwrap() / 8;
+        let beats = 4096 / beat_bytes;
+        assert!(l0 >= beats, "{r}");
+        assert!(l500 >= l0 + 2 * 500, "{r}");
+        let per = r["link_transactions_per_write"].as_object().unwrap();
+        let data = per["write"]["beats"].as_f64().unwrap()
+            + per["write (acked)"]["beats"].as_f64().unwrap();
+        // Every page's data and its 64-byte record cross the link.
+        assert!(data >= (beats + 64 / beat_bytes) as f64 - 1e-9, "{r}");
+        assert!(per["ack"]["bursts"].as_f64().unwrap() >= 1.0, "{r}");
+    }
+}
+
+#[test]
+fn bench_dma_refuses_a_bad_width_in_one_line() {
+    for args in [
+        &["bench", "dma", "--width", "96"][..],
+        &["bench", "dma", "--width", "1024", "--json"][..],
+        &["bench", "dma", "--descriptors", "0"][..],
+    ] {
+        let out = duplexctl(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.starts_with("duplexctl: error: "), "{err}");
+    }
+}

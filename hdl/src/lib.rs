@@ -7,6 +7,7 @@
 pub mod card;
 pub mod check;
 pub mod dma_engine;
+pub mod dma_model;
 pub mod err_block;
 pub mod flash_block;
 pub mod formal;

@@ -24,6 +24,7 @@ pub mod ports {
 
 /// The hardware crate, for callers that emit or check Verilog.
 pub use duplex_hdl as hdl;
+pub use link::{LinkBeat, LinkStats};
 pub use memory::{HostMemory, Iova};
 pub use spi_flash::{FlashModelConfig, SpiFlash};
 pub use world::{SimConfig, SimWorld};
@@ -56,6 +57,8 @@ pub enum SimError {
     OutOfMemory { card: usize, len: usize, free: u64 },
     #[error("cannot open waveform file {path}")]
     Trace { path: String },
+    #[error("no {0}-bit card model is built into the co-simulation (built: {built:?})", built = model::BUILT_WIDTHS)]
+    NoCardModel(usize),
     #[error("no stand-alone allocator model of {0} slots is built (built: {built:?})", built = allocator::BUILT_SIZES)]
     NoAllocatorModel(u32),
     #[error("allocator did not finish init within {cycles} cycles")]

@@ -12,16 +12,48 @@ pub struct LinkBeat {
     pub last: bool,
 }
 
+/// Link kinds are 4 bits wide on the card's ports.
+pub const LINK_KINDS: usize = 16;
+
+/// What one direction of the link carried, by transaction kind
+/// (`duplex_regs::dma::link`): every beat, and bursts (beats with `last`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    pub beats: [u64; LINK_KINDS],
+    pub bursts: [u64; LINK_KINDS],
+}
+
+impl LinkStats {
+    /// Beats of `kind` carried.
+    pub fn beats_of(&self, kind: u8) -> u64 {
+        self.beats.get(kind as usize).copied().unwrap_or(0)
+    }
+    /// Bursts (beats with `last`) of `kind` carried.
+    pub fn bursts_of(&self, kind: u8) -> u64 {
+        self.bursts.get(kind as usize).copied().unwrap_or(0)
+    }
+    pub fn total_beats(&self) -> u64 {
+        self.beats.iter().sum()
+    }
+}
+
 #[derive(Default)]
 pub struct Link {
     queue: VecDeque<(u64, LinkBeat)>,
     /// Beats carried since the simulation started.
     pub carried: u64,
+    /// Beats and bursts by kind (clearable).
+    pub stats: LinkStats,
 }
 
 impl Link {
     /// Accepts a beat in cycle `now`, deliverable from `now + 1 + latency`.
     pub fn send(&mut self, now: u64, latency: u64, beat: LinkBeat) {
+        let k = beat.kind as usize % LINK_KINDS;
+        self.stats.beats[k] += 1;
+        if beat.last {
+            self.stats.bursts[k] += 1;
+        }
         self.queue.push_back((now + 1 + latency, beat));
         self.carried += 1;
     }

@@ -5,7 +5,7 @@
 //! clock. The outputs returned are those seen before the rising edge, so a
 //! valid/ready transfer "happens" in the cycle where both were high in them.
 
-use crate::ports::card256 as layout;
+use crate::ports::{CardPorts, CARD_PORTS};
 use crate::{Result, SimError};
 use std::ffi::CString;
 
@@ -16,10 +16,24 @@ pub struct Slot {
     pub width: usize,
 }
 
-/// Data-path width of the co-simulated card.
-pub const WIDTH: usize = layout::output::NTB_TX_DATA.width;
-/// Bytes per data beat.
-pub const BEAT_BYTES: usize = WIDTH / 8;
+/// Data-path widths of the card models built into the co-simulation.
+pub const BUILT_WIDTHS: [usize; 4] = [64, 128, 256, 512];
+
+/// The port table of the card build of `width_bits`, if it is built.
+pub fn card_ports(width_bits: usize) -> Result<&'static CardPorts> {
+    CARD_PORTS
+        .iter()
+        .find(|p| p.width_bits == width_bits)
+        .ok_or(SimError::NoCardModel(width_bits))
+}
+
+const _: () = {
+    let mut i = 0;
+    while i < BUILT_WIDTHS.len() {
+        assert!(CARD_PORTS[i].width_bits == BUILT_WIDTHS[i]);
+        i += 1;
+    }
+};
 
 /// Packed port values of one card.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,12 +92,10 @@ impl Pins {
     }
 }
 
-pub use layout::input as inp;
-pub use layout::output as out;
-
 /// A Verilated card. Not `Send`: the thread that creates a model evaluates it.
 pub struct CardModel {
     handle: *mut core::ffi::c_void,
+    ports: &'static CardPorts,
     pub inputs: Pins,
     pub outputs: Pins,
     cycles: u64,
@@ -91,26 +103,45 @@ pub struct CardModel {
 }
 
 impl CardModel {
-    pub fn new() -> Self {
-        // SAFETY: card256_new allocates a fresh model and context and returns
-        // an owned handle, released exactly once in Drop.
-        let handle = unsafe { layout::card256_new() };
-        Self {
+    /// A freshly constructed card of data-path width `width_bits` (one of
+    /// [`BUILT_WIDTHS`]).
+    pub fn new(width_bits: usize) -> Result<Self> {
+        let ports = card_ports(width_bits)?;
+        // SAFETY: `new` allocates a fresh model and context and returns an
+        // owned handle, released exactly once in Drop with the same build's
+        // `free`.
+        let handle = unsafe { (ports.new)() };
+        Ok(Self {
             handle,
-            inputs: Pins::new(layout::IN_WORDS),
-            outputs: Pins::new(layout::OUT_WORDS),
+            ports,
+            inputs: Pins::new(ports.in_words),
+            outputs: Pins::new(ports.out_words),
             cycles: 0,
             _not_send: std::marker::PhantomData,
-        }
+        })
+    }
+
+    /// This build's port layout.
+    pub fn ports(&self) -> &'static CardPorts {
+        self.ports
+    }
+    /// Data-path width in bits.
+    pub fn width_bits(&self) -> usize {
+        self.ports.width_bits
+    }
+    /// Bytes per data beat.
+    pub fn beat_bytes(&self) -> usize {
+        self.ports.width_bits / 8
     }
 
     /// One clock cycle with the current inputs; `outputs` is refreshed with
     /// the values seen before the rising edge.
     pub fn cycle(&mut self) {
-        // SAFETY: the handle is live; the slices have exactly IN_WORDS and
-        // OUT_WORDS elements, the lengths the generated shim reads and writes.
+        // SAFETY: the handle is live and of this build; the slices have
+        // exactly in_words and out_words elements, the lengths this build's
+        // shim reads and writes.
         unsafe {
-            layout::card256_cycle(
+            (self.ports.cycle)(
                 self.handle,
                 self.inputs.words.as_ptr(),
                 self.outputs.words.as_mut_ptr(),
@@ -131,7 +162,7 @@ impl CardModel {
         let c = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|_| trace_err())?;
         // SAFETY: the handle is live and `c` is a NUL-terminated path that
         // outlives the call.
-        let rc = unsafe { layout::card256_trace_open(self.handle, c.as_ptr()) };
+        let rc = unsafe { (self.ports.trace_open)(self.handle, c.as_ptr()) };
         if rc == 0 {
             Ok(())
         } else {
@@ -140,15 +171,10 @@ impl CardModel {
     }
 }
 
-impl Default for CardModel {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Drop for CardModel {
     fn drop(&mut self) {
-        // SAFETY: the handle came from card256_new and is freed only here.
-        unsafe { layout::card256_free(self.handle) }
+        // SAFETY: the handle came from this build's `new` and is freed only
+        // here.
+        unsafe { (self.ports.free)(self.handle) }
     }
 }

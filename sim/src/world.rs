@@ -6,20 +6,25 @@
 //! from the transfers their outputs show. Nothing depends on wall-clock time
 //! or thread scheduling: one configuration and seed give one trace.
 
-use crate::link::{Link, LinkBeat};
+use crate::link::{Link, LinkBeat, LinkStats};
 use crate::memory::{HostMemory, Iova};
-use crate::model::{inp, out, CardModel, BEAT_BYTES};
+use crate::model::{card_ports, CardModel};
+use crate::ports::CardPorts;
 use crate::spi_flash::{FlashModelConfig, SpiFlash};
 use crate::{Result, SimError};
 use duplex_regs::BAR0_SIZE;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::VecDeque;
+use std::ops::Range;
 
 /// Co-simulation parameters.
 #[derive(Clone, Debug)]
 pub struct SimConfig {
     pub seed: u64,
+    /// Data-path width of both cards in bits: 64, 128, 256 or 512
+    /// ([`crate::model::BUILT_WIDTHS`]).
+    pub width_bits: usize,
     /// Link latency in cycles, each direction (added to the one-cycle hop).
     pub link_latency: u64,
     /// Percent of cycles in which a link direction refuses a beat.
@@ -42,6 +47,7 @@ impl Default for SimConfig {
     fn default() -> Self {
         Self {
             seed: 1,
+            width_bits: 256,
             link_latency: 0,
             link_stall_pct: 0,
             host_stall_pct: 0,
@@ -66,6 +72,8 @@ struct DmaReadJob {
     remaining: usize,
     tag: u64,
     error: bool,
+    /// The error comes from [`SimWorld::fail_dma_reads`].
+    injected: bool,
 }
 
 /// Counters of the environment around the cards.
@@ -75,6 +83,8 @@ pub struct WorldStats {
     pub dma_write_beats: u64,
     /// DMA writes or reads that fell outside host memory (never performed).
     pub dma_out_of_range: u64,
+    /// DMA reads answered with an error by [`SimWorld::fail_dma_reads`].
+    pub dma_read_faults: u64,
     /// Reconfigurations the card requested (FLASH.CTRL.BOOT).
     pub boots: u64,
     /// Resets applied to the card (boot, power cut, fault injection).
@@ -86,6 +96,10 @@ pub const RESET_CYCLES: u64 = 4;
 
 pub struct SimWorld {
     cfg: SimConfig,
+    /// Port layout of both cards' build.
+    ports: &'static CardPorts,
+    /// Bytes per data beat of that build.
+    beat_bytes: usize,
     cards: [CardModel; 2],
     mem: [HostMemory; 2],
     /// `links[c]` carries beats sent by card `c` to card `1 - c`.
@@ -93,6 +107,8 @@ pub struct SimWorld {
     link_up: bool,
     bar: [Option<BarReq>; 2],
     dma_reads: [VecDeque<DmaReadJob>; 2],
+    /// IOVA ranges whose host reads fail, per card (fault injection).
+    read_faults: [Vec<Range<u64>>; 2],
     rng: ChaCha8Rng,
     cycle: u64,
     trace: Vec<u64>,
@@ -104,8 +120,14 @@ pub struct SimWorld {
 
 impl SimWorld {
     pub fn new(cfg: SimConfig) -> Result<Self> {
+        let ports = card_ports(cfg.width_bits)?;
         let mut w = Self {
-            cards: [CardModel::new(), CardModel::new()],
+            ports,
+            beat_bytes: ports.width_bits / 8,
+            cards: [
+                CardModel::new(cfg.width_bits)?,
+                CardModel::new(cfg.width_bits)?,
+            ],
             mem: [
                 HostMemory::new(0, cfg.host_memory_bytes),
                 HostMemory::new(1, cfg.host_memory_bytes),
@@ -114,6 +136,7 @@ impl SimWorld {
             link_up: true,
             bar: [None, None],
             dma_reads: [VecDeque::new(), VecDeque::new()],
+            read_faults: [Vec::new(), Vec::new()],
             rng: ChaCha8Rng::seed_from_u64(cfg.seed),
             cycle: 0,
             trace: Vec::new(),
@@ -145,6 +168,14 @@ impl SimWorld {
     pub fn cycle(&self) -> u64 {
         self.cycle
     }
+    /// Data-path width of the cards in bits.
+    pub fn width_bits(&self) -> usize {
+        self.ports.width_bits
+    }
+    /// Bytes per data beat (DMA port and link).
+    pub fn beat_bytes(&self) -> usize {
+        self.beat_bytes
+    }
     /// Per-cycle hashes of both cards' outputs (when `record_trace` is set).
     pub fn trace(&self) -> &[u64] {
         &self.trace
@@ -170,12 +201,57 @@ impl SimWorld {
     }
     /// Link beats carried from card `card` to its partner.
     pub fn link_beats_sent(&self, card: usize) -> u64 {
-        self.links[card].carried
+        self.links.get(card).map_or(0, |l| l.carried)
+    }
+    /// Beats and bursts, by kind, carried from card `card` to its partner
+    /// (injected beats included).
+    pub fn link_stats(&self, card: usize) -> Result<&LinkStats> {
+        self.check(card)?;
+        Ok(&self.links[card].stats)
+    }
+    /// Zeroes the per-kind link counters of both directions.
+    pub fn clear_link_stats(&mut self) {
+        self.links
+            .iter_mut()
+            .for_each(|l| l.stats = LinkStats::default());
+    }
+    /// Puts `beat` on the link from card `from_card` to its partner as if
+    /// that card had sent it this cycle: a faulty or hostile partner. The
+    /// data is cut or zero-padded to the beat width. Dropped like any other
+    /// beat while the link is down.
+    pub fn inject_link_beat(&mut self, from_card: usize, mut beat: LinkBeat) -> Result<()> {
+        self.check(from_card)?;
+        beat.data.resize(self.beat_bytes, 0);
+        if self.link_up {
+            self.links[from_card].send(self.cycle, self.cfg.link_latency, beat);
+        }
+        Ok(())
+    }
+    /// From now on, every host read by card `card` that touches `range`
+    /// (IOVAs) is answered with an error, as a host whose IOMMU or memory
+    /// faults would. Several ranges may be set; see
+    /// [`SimWorld::clear_dma_read_faults`].
+    pub fn fail_dma_reads(&mut self, card: usize, range: Range<u64>) -> Result<()> {
+        self.check(card)?;
+        self.read_faults[card].push(range);
+        Ok(())
+    }
+    /// Removes every read fault set with [`SimWorld::fail_dma_reads`].
+    pub fn clear_dma_read_faults(&mut self, card: usize) -> Result<()> {
+        self.check(card)?;
+        self.read_faults[card].clear();
+        Ok(())
+    }
+    fn read_faulted(&self, card: usize, addr: u64, len: usize) -> bool {
+        let end = addr.saturating_add(len.max(1) as u64);
+        self.read_faults[card]
+            .iter()
+            .any(|r| r.start < end && addr < r.end)
     }
     /// The card's interrupt line as of the last cycle.
     pub fn irq(&self, card: usize) -> Result<bool> {
         self.check(card)?;
-        Ok(self.cards[card].outputs.bit(out::IRQ))
+        Ok(self.cards[card].outputs.bit(self.ports.output.irq))
     }
 
     /// The configuration flash chip of a card.
@@ -230,7 +306,7 @@ impl SimWorld {
         for c in 0..2 {
             self.drive_inputs(c, now, link_ready[c], host_ready[c]);
             let held = self.reset_left[c] > 0;
-            self.cards[c].inputs.set_bit(inp::RESET, held);
+            self.cards[c].inputs.set_bit(self.ports.input.reset, held);
             self.reset_left[c] = self.reset_left[c].saturating_sub(1);
         }
         for card in &mut self.cards {
@@ -253,56 +329,58 @@ impl SimWorld {
 
     fn drive_inputs(&mut self, c: usize, now: u64, link_ready: bool, host_ready: bool) {
         let peer = 1 - c;
+        let (inp, beat) = (&self.ports.input, self.beat_bytes);
         let pins = &mut self.cards[c].inputs;
         match &self.bar[c] {
             Some(r) => {
-                pins.set_bit(inp::BAR_REQ_VALID, true);
-                pins.set_bit(inp::BAR_REQ_WRITE, r.write);
-                pins.set(inp::BAR_REQ_ADDR, r.offset as u64);
-                pins.set(inp::BAR_REQ_WDATA, r.data as u64);
+                pins.set_bit(inp.bar_req_valid, true);
+                pins.set_bit(inp.bar_req_write, r.write);
+                pins.set(inp.bar_req_addr, r.offset as u64);
+                pins.set(inp.bar_req_wdata, r.data as u64);
             }
-            None => pins.set_bit(inp::BAR_REQ_VALID, false),
+            None => pins.set_bit(inp.bar_req_valid, false),
         }
-        pins.set_bit(inp::NTB_LINK_UP, self.link_up);
-        pins.set_bit(inp::FLASH_MISO, self.flash[c].miso());
-        pins.set_bit(inp::NTB_TX_READY, link_ready);
+        pins.set_bit(inp.ntb_link_up, self.link_up);
+        pins.set_bit(inp.flash_miso, self.flash[c].miso());
+        pins.set_bit(inp.ntb_tx_ready, link_ready);
         match self.links[peer].head(now) {
             Some(b) => {
-                pins.set_bit(inp::NTB_RX_VALID, true);
-                pins.set(inp::NTB_RX_KIND, b.kind as u64);
-                pins.set(inp::NTB_RX_ADDR, b.addr);
-                pins.set_bytes(inp::NTB_RX_DATA, &b.data);
-                pins.set_bit(inp::NTB_RX_LAST, b.last);
+                pins.set_bit(inp.ntb_rx_valid, true);
+                pins.set(inp.ntb_rx_kind, b.kind as u64);
+                pins.set(inp.ntb_rx_addr, b.addr);
+                pins.set_bytes(inp.ntb_rx_data, &b.data);
+                pins.set_bit(inp.ntb_rx_last, b.last);
             }
-            None => pins.set_bit(inp::NTB_RX_VALID, false),
+            None => pins.set_bit(inp.ntb_rx_valid, false),
         }
-        pins.set_bit(inp::DMA_RD_REQ_READY, host_ready);
-        pins.set_bit(inp::DMA_WR_READY, host_ready);
+        pins.set_bit(inp.dma_rd_req_ready, host_ready);
+        pins.set_bit(inp.dma_wr_ready, host_ready);
         let job = self.dma_reads[c].front().filter(|j| j.due <= now);
         match job {
             Some(j) => {
-                let mut data = vec![0u8; BEAT_BYTES];
+                let mut data = vec![0u8; beat];
                 let error = j.error || self.mem[c].read(Iova(j.addr), &mut data).is_err();
-                pins.set_bit(inp::DMA_RD_RSP_VALID, true);
-                pins.set_bytes(inp::DMA_RD_RSP_DATA, if error { &[] } else { &data });
-                pins.set(inp::DMA_RD_RSP_TAG, j.tag);
-                pins.set_bit(inp::DMA_RD_RSP_LAST, j.remaining <= BEAT_BYTES || error);
-                pins.set_bit(inp::DMA_RD_RSP_ERR, error);
+                pins.set_bit(inp.dma_rd_rsp_valid, true);
+                pins.set_bytes(inp.dma_rd_rsp_data, if error { &[] } else { &data });
+                pins.set(inp.dma_rd_rsp_tag, j.tag);
+                pins.set_bit(inp.dma_rd_rsp_last, j.remaining <= beat || error);
+                pins.set_bit(inp.dma_rd_rsp_err, error);
             }
-            None => pins.set_bit(inp::DMA_RD_RSP_VALID, false),
+            None => pins.set_bit(inp.dma_rd_rsp_valid, false),
         }
     }
 
     fn take_outputs(&mut self, c: usize, now: u64, link_ready: bool, host_ready: bool) {
         let peer = 1 - c;
+        let (out, inp, beat) = (&self.ports.output, &self.ports.input, self.beat_bytes);
         let o = &self.cards[c].outputs;
         let i = &self.cards[c].inputs;
         self.flash[c].cycle(
-            o.bit(out::FLASH_CS_N),
-            o.bit(out::FLASH_SCK),
-            o.bit(out::FLASH_MOSI),
+            o.bit(out.flash_cs_n),
+            o.bit(out.flash_sck),
+            o.bit(out.flash_mosi),
         );
-        if o.bit(out::BOOT_REQ) && self.reset_left[c] == 0 {
+        if o.bit(out.boot_req) && self.reset_left[c] == 0 {
             // Reconfiguration: the FPGA reloads and the card starts from reset.
             self.stats[c].boots += 1;
             self.stats[c].resets += 1;
@@ -310,53 +388,57 @@ impl SimWorld {
         }
         // BAR requests are presented for exactly one cycle.
         self.bar[c] = None;
-        if o.bit(out::NTB_TX_VALID) && link_ready {
-            let beat = LinkBeat {
-                kind: o.get(out::NTB_TX_KIND) as u8,
-                addr: o.get(out::NTB_TX_ADDR),
-                data: o.bytes(out::NTB_TX_DATA),
-                last: o.bit(out::NTB_TX_LAST),
+        if o.bit(out.ntb_tx_valid) && link_ready {
+            let sent = LinkBeat {
+                kind: o.get(out.ntb_tx_kind) as u8,
+                addr: o.get(out.ntb_tx_addr),
+                data: o.bytes(out.ntb_tx_data),
+                last: o.bit(out.ntb_tx_last),
             };
-            self.links[c].send(now, self.cfg.link_latency, beat);
+            self.links[c].send(now, self.cfg.link_latency, sent);
         }
-        if i.bit(inp::NTB_RX_VALID) && o.bit(out::NTB_RX_READY) {
+        if i.bit(inp.ntb_rx_valid) && o.bit(out.ntb_rx_ready) {
             self.links[peer].pop();
         }
         // DMA read responses.
-        if i.bit(inp::DMA_RD_RSP_VALID) && o.bit(out::DMA_RD_RSP_READY) {
-            let error = i.bit(inp::DMA_RD_RSP_ERR);
+        if i.bit(inp.dma_rd_rsp_valid) && o.bit(out.dma_rd_rsp_ready) {
+            let error = i.bit(inp.dma_rd_rsp_err);
             if let Some(j) = self.dma_reads[c].front_mut() {
                 self.stats[c].dma_read_beats += 1;
-                if error || j.remaining <= BEAT_BYTES {
-                    if error {
+                if error || j.remaining <= beat {
+                    if error && j.injected {
+                        self.stats[c].dma_read_faults += 1;
+                    } else if error {
                         self.stats[c].dma_out_of_range += 1;
                     }
                     self.dma_reads[c].pop_front();
                 } else {
-                    j.remaining -= BEAT_BYTES;
-                    j.addr += BEAT_BYTES as u64;
+                    j.remaining -= beat;
+                    j.addr += beat as u64;
                 }
             }
         }
         // DMA read requests.
-        if o.bit(out::DMA_RD_REQ_VALID) && host_ready {
-            let addr = o.get(out::DMA_RD_REQ_ADDR);
-            let len = o.get(out::DMA_RD_REQ_LEN) as usize;
-            let error = self.mem[c].read(Iova(addr), &mut vec![0; len]).is_err();
+        if o.bit(out.dma_rd_req_valid) && host_ready {
+            let addr = o.get(out.dma_rd_req_addr);
+            let len = o.get(out.dma_rd_req_len) as usize;
+            let outside = self.mem[c].read(Iova(addr), &mut vec![0; len]).is_err();
+            let injected = !outside && self.read_faulted(c, addr, len);
             self.dma_reads[c].push_back(DmaReadJob {
                 due: now + 1 + self.cfg.dma_read_latency,
                 addr,
                 remaining: len.max(1),
-                tag: o.get(out::DMA_RD_REQ_TAG),
-                error,
+                tag: o.get(out.dma_rd_req_tag),
+                error: outside || injected,
+                injected,
             });
         }
         // DMA writes.
-        if o.bit(out::DMA_WR_VALID) && host_ready {
-            let addr = o.get(out::DMA_WR_ADDR);
-            let data = o.bytes(out::DMA_WR_DATA);
-            let strb_bytes = o.bytes(out::DMA_WR_STRB);
-            let strobe: Vec<bool> = (0..BEAT_BYTES)
+        if o.bit(out.dma_wr_valid) && host_ready {
+            let addr = o.get(out.dma_wr_addr);
+            let data = o.bytes(out.dma_wr_data);
+            let strb_bytes = o.bytes(out.dma_wr_strb);
+            let strobe: Vec<bool> = (0..beat)
                 .map(|b| strb_bytes[b / 8] >> (b % 8) & 1 == 1)
                 .collect();
             self.stats[c].dma_write_beats += 1;
@@ -406,8 +488,8 @@ impl SimWorld {
         for _ in 0..LIMIT {
             self.step();
             let o = &self.cards[card].outputs;
-            if o.bit(out::BAR_RSP_VALID) {
-                return Ok(o.get(out::BAR_RSP_RDATA) as u32);
+            if o.bit(self.ports.output.bar_rsp_valid) {
+                return Ok(o.get(self.ports.output.bar_rsp_rdata) as u32);
             }
         }
         Err(SimError::BarTimeout {
@@ -421,7 +503,7 @@ impl SimWorld {
     pub fn wait_irq(&mut self, card: usize, max_cycles: u64) -> Result<u64> {
         self.check(card)?;
         for n in 0..=max_cycles {
-            if self.cards[card].outputs.bit(out::IRQ) {
+            if self.cards[card].outputs.bit(self.ports.output.irq) {
                 return Ok(n);
             }
             self.step();
@@ -430,5 +512,24 @@ impl SimWorld {
             card,
             cycles: max_cycles,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_faults_cover_every_read_touching_their_range_until_cleared() {
+        let mut w = SimWorld::new(SimConfig::default()).unwrap();
+        w.fail_dma_reads(1, 0x2000..0x3000).unwrap();
+        assert!(w.read_faulted(1, 0x1F00, 0x101));
+        assert!(w.read_faulted(1, 0x2FFF, 1));
+        assert!(!w.read_faulted(1, 0x1F00, 0x100));
+        assert!(!w.read_faulted(1, 0x3000, 64));
+        assert!(!w.read_faulted(0, 0x2000, 64), "only card 1");
+        assert!(w.fail_dma_reads(2, 0..1).is_err());
+        w.clear_dma_read_faults(1).unwrap();
+        assert!(!w.read_faulted(1, 0x2000, 64));
     }
 }

@@ -43,3 +43,72 @@ fn peer_scratchpad_write_lands_in_partner_after_exact_latency() {
     let base = visible_after(0);
     assert_eq!(visible_after(100) - base, 100);
 }
+
+#[test]
+fn every_built_width_runs_and_reports_its_data_path() {
+    for w in duplex_sim::model::BUILT_WIDTHS {
+        let mut sim = SimWorld::new(SimConfig {
+            width_bits: w,
+            ..SimConfig::default()
+        })
+        .expect("sim");
+        assert_eq!((sim.width_bits(), sim.beat_bytes()), (w, w / 8));
+        assert_eq!(sim.bar_read(1, id::DATA_WIDTH.offset).unwrap(), w as u32);
+        // The link works at every width.
+        sim.bar_write(0, ntb::PEER_SPAD.at(1).offset, 0x600D)
+            .unwrap();
+        sim.step_n(8);
+        assert_eq!(sim.bar_read(1, ntb::SPAD.at(1).offset).unwrap(), 0x600D);
+    }
+    match SimWorld::new(SimConfig {
+        width_bits: 96,
+        ..SimConfig::default()
+    }) {
+        Err(duplex_sim::SimError::NoCardModel(96)) => {}
+        Err(e) => panic!("{e}"),
+        Ok(_) => panic!("a 96-bit card is not built"),
+    }
+}
+
+#[test]
+fn an_injected_beat_reaches_the_partner_and_is_counted_by_kind() {
+    use duplex_regs::dma::link;
+    use duplex_sim::LinkBeat;
+    let mut w = world(5);
+    w.bar_write(0, ntb::PEER_SPAD.at(0).offset, 1).unwrap();
+    // A partner that sends a scratchpad message of its own, in two beats.
+    for last in [false, true] {
+        w.inject_link_beat(
+            0,
+            LinkBeat {
+                kind: link::SPAD,
+                addr: 2,
+                data: vec![0xEF, 0xBE],
+                last,
+            },
+        )
+        .unwrap();
+    }
+    w.step_n(10);
+    assert_eq!(w.bar_read(1, ntb::SPAD.at(2).offset).unwrap(), 0xBEEF);
+    let s = w.link_stats(0).unwrap();
+    assert_eq!((s.beats_of(link::SPAD), s.bursts_of(link::SPAD)), (3, 2));
+    assert_eq!(s.total_beats(), 3);
+    assert_eq!(w.link_stats(1).unwrap().total_beats(), 0);
+    assert!(w.link_stats(2).is_err());
+    // Nothing is carried while the link is down.
+    w.set_link_up(false);
+    w.inject_link_beat(
+        0,
+        LinkBeat {
+            kind: link::DOORBELL,
+            addr: 0,
+            data: vec![1],
+            last: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(w.link_stats(0).unwrap().beats_of(link::DOORBELL), 0);
+    w.clear_link_stats();
+    assert_eq!(w.link_stats(0).unwrap().total_beats(), 0);
+}

@@ -1,5 +1,7 @@
 //! Shared helpers for the end-to-end scenarios in `tests/tests/`.
 
+pub mod dma_rig;
+
 use duplex_driver::sim_device::{SimDevice, SimPair};
 use duplex_sim::SimConfig;
 

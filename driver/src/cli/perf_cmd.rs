@@ -1,9 +1,13 @@
 //! `duplexctl bench` and `duplexctl synth`: cycle-level figures from the
 //! co-simulation and resource figures from Yosys.
+//!
+//! `bench dma` reports figures; the speed goals (efficiency >= 0.95 at every
+//! width) are read from them, not asserted by tests.
 
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use duplex_driver::board::BoardProfile;
+use duplex_driver::dma_bench;
 use duplex_sim::allocator_bench;
 use duplex_sim::hdl::synth::{synth_xilinx, Resources};
 use serde_json::json;
@@ -25,10 +29,72 @@ pub enum BenchOp {
         #[arg(long)]
         json: bool,
     },
+    /// DMA engine: link efficiency of back-to-back 4 KiB MIRRORs, doorbell-to-
+    /// completion cycles at link latency 0 and 500, link transactions per page.
+    Dma {
+        /// Data-path width in bits: 64, 128, 256 or 512 (default: all four).
+        #[arg(long)]
+        width: Option<usize>,
+        /// Single-page MIRROR descriptors posted back to back (1..=4096).
+        #[arg(long, default_value_t = 512)]
+        descriptors: u32,
+        /// Print JSON rows instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn bench_dma(width: Option<usize>, descriptors: u32, json: bool) -> Result<()> {
+    let widths: Vec<usize> = match width {
+        None => duplex_sim::model::BUILT_WIDTHS.to_vec(),
+        Some(w) if duplex_sim::model::BUILT_WIDTHS.contains(&w) => vec![w],
+        Some(w) => bail!("--width {w}: the data path is 64, 128, 256 or 512 bits"),
+    };
+    if descriptors == 0 || descriptors > dma_bench::MAX_DESCRIPTORS {
+        bail!(
+            "--descriptors {descriptors}: 1..={}",
+            dma_bench::MAX_DESCRIPTORS
+        );
+    }
+    let mut rows = Vec::new();
+    for w in widths {
+        rows.push(dma_bench::run_width(w, descriptors).with_context(|| format!("{w}-bit card"))?);
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    println!(
+        "{:>6} {:>6} {:>10} {:>10} {:>14} {:>14}  link beats/bursts per page",
+        "width", "descs", "cycles", "efficiency", "1 page, lat 0", "1 page, lat 500"
+    );
+    for r in &rows {
+        let kinds: Vec<String> = r
+            .link_transactions_per_write
+            .iter()
+            .map(|(k, v)| format!("{k} {:.1}/{:.1}", v.beats, v.bursts))
+            .collect();
+        println!(
+            "{:>6} {:>6} {:>10} {:>10.3} {:>14} {:>14}  {}",
+            r.width_bits,
+            r.descriptors,
+            r.cycles,
+            r.efficiency,
+            r.doorbell_to_completion_cycles["latency_0"],
+            r.doorbell_to_completion_cycles["latency_500"],
+            kinds.join(", ")
+        );
+    }
+    Ok(())
 }
 
 pub fn bench(op: BenchOp) -> Result<()> {
     match op {
+        BenchOp::Dma {
+            width,
+            descriptors,
+            json,
+        } => bench_dma(width, descriptors, json),
         BenchOp::Alloc {
             ops,
             slots,
