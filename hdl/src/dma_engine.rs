@@ -1346,8 +1346,9 @@ impl<const W: usize> Logic for DmaEngine<W> {
         }
 
         // Read data nobody asked for is dropped rather than left to block
-        // the link.
-        if self.ps.q.val() != PState::CbData {
+        // the link. While a COPY_BACK is still sending its requests, the
+        // first answers wait.
+        if (self.ps.q.val() != PState::CbData) && (self.ps.q.val() != PState::CbReq) {
             self.rdata_ready.next = true;
         }
 

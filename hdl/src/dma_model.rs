@@ -272,7 +272,7 @@ impl DmaModel {
         k.desc_done = k.desc_done.saturating_add(1);
         if c.status != status::OK {
             k.desc_failed = k.desc_failed.saturating_add(1);
-            k.last_status = u32::from(c.status) | u32::from(index) << 16;
+            k.last_status = u32::from(c.status) | u32::from(c.desc_index) << 16;
         }
         out.completion = c;
         out
@@ -569,17 +569,20 @@ impl DmaModel {
             let p = self.meta_head.wrapping_add(i as u16) & size_mask;
             META_WINDOW + u64::from(p) * RECORD
         };
-        let mut recs = vec![0u8; n * RECORD as usize];
-        if local.read(d.local_addr, &mut recs).is_err() {
-            for i in 0..n {
-                self.maybe_sent(win, pos(i), RECORD, out);
-            }
-            self.counters.records_slack += n as u32;
-            return status::DMA_READ_ERROR;
-        }
+        // Records are read and sent one by one: a host read error stops the
+        // batch there; the records before it have gone out and count.
         let mut acked = true;
-        for (i, rec) in recs.chunks(RECORD as usize).enumerate() {
-            let l = self.send(win, pos(i), rec);
+        for i in 0..n {
+            let mut rec = [0u8; RECORD as usize];
+            if local
+                .read(d.local_addr + i as u64 * RECORD, &mut rec)
+                .is_err()
+            {
+                self.meta_head = self.meta_head.wrapping_add(i as u16);
+                self.counters.records_sent += i as u32;
+                return status::DMA_READ_ERROR;
+            }
+            let l = self.send(win, pos(i), &rec);
             acked = l.first_beat_landed;
             Self::apply(out, l);
         }

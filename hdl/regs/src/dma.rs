@@ -299,7 +299,12 @@ pub const RECORDS_SENT: Reg = ro(
     "Metadata records and zeroed headers written to the partner (saturating).",
 );
 pub const LAST_STATUS_CODE: Field = field("STATUS", 0, 8, "Completion status.");
-pub const LAST_STATUS_INDEX: Field = field("INDEX", 16, 16, "Free-running descriptor index.");
+pub const LAST_STATUS_INDEX: Field = field(
+    "INDEX",
+    16,
+    16,
+    "Ring position of that descriptor (its completion's desc_index).",
+);
 pub const LAST_STATUS: Reg = reg(
     BASE + 0x78,
     "LAST_STATUS",
