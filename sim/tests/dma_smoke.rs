@@ -294,7 +294,7 @@ fn back_to_back_mirrors_stream() {
     let c = run(&mut w, 0, &descs);
     let cycles = w.cycle() - start;
     assert!(c.iter().all(|c| c.status == status::OK));
-    let beat = duplex_sim::model::BEAT_BYTES as f64;
+    let beat = w.beat_bytes() as f64;
     let eff = (n as f64 * 4096.0) / (cycles as f64 * beat);
     eprintln!("{n} mirrors in {cycles} cycles: efficiency {eff:.3}");
     assert!(eff > 0.0);
