@@ -1032,7 +1032,8 @@ mod tests {
         assert_eq!(m.counters.desc_failed, 10);
         assert_eq!(
             m.counters.last_status,
-            u32::from(status::BAD_LENGTH) | 9 << 16
+            // Descriptor 9's ring position in a ring of 4.
+            u32::from(status::BAD_LENGTH) | 1 << 16
         );
     }
 }
