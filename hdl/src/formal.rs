@@ -156,8 +156,8 @@ pub fn allocator_proof_verilog(mutate: Option<Mutation>, from: Start) -> Result<
     v = tap_ram(&v, "pos", MAX, "f_mem_pos")?;
     v = replace_once(
         &v,
-        "dma_rsp_slots,error_event);",
-        "dma_rsp_slots,error_event,f_en,f_held,f_ready,f_init_busy,f_n_act,f_rsp_any,f_rsp_req_slot,f_s1_dma,f_s1_free_req,f_s1_slot,f_s2_free_req,f_start);",
+        "dma_rsp_slots,error_event,active_slots);",
+        "dma_rsp_slots,error_event,active_slots,f_en,f_held,f_ready,f_init_busy,f_n_act,f_rsp_any,f_rsp_req_slot,f_s1_dma,f_s1_free_req,f_s1_slot,f_s2_free_req,f_start);",
     )?;
     v = replace_once(
         &v,
