@@ -79,12 +79,12 @@
 //!   -tempinduct-baseonly -maxsteps 3`).
 //! * **Unbounded**: [`prove_allocator_inductive`] (the ignored test
 //!   `allocator_invariants_are_inductive`) runs every group. **The
-//!   unbounded result is not yet established**: Control, Stack, Link and
-//!   Forwarding are proven (1.5 to 3 minutes each on a shared 2-core
-//!   machine); Shadow and Partition did not finish within 25 minutes
-//!   (Partition restricted to slot 0 is proven in 5 minutes, so one group
-//!   per slot is the next step); Answer and Properties are quick to state
-//!   but were not run to the end.
+//!   unbounded result is not yet established**: Control, Stack, Link,
+//!   Forwarding and Answer are proven (1.5 to 4.5 minutes each on a shared
+//!   2-core machine); Shadow and Partition did not finish within 25
+//!   minutes, Properties within 19 (Partition restricted to slot 0 is
+//!   proven in 5 minutes, so finer groups, one per slot, are the next
+//!   step).
 //! * **Not vacuous**: with the c1 forwarding disabled
 //!   ([`Mutation::NoForwardingFromC1`]) the first group fails one step after
 //!   a state that satisfies every check (a double free of a slot pushed the
