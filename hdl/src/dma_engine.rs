@@ -102,6 +102,9 @@ const _: () = assert!(READ_TAGS == 8);
 const POST_BITS: usize = 768 + 8 + 16 + 1;
 /// Bits of a completion-FIFO entry.
 const CPL_BITS: usize = 32 + 8 + 8 + 16 + 16 + 32 + 256 + 1 + 1;
+// The completion entry is put together from six 64-bit words, the last one
+// holding its top 50 bits.
+const _: () = assert!(CPL_BITS == 5 * 64 + 50);
 
 #[derive(LogicBlock)]
 pub struct DmaEngine<const W: usize> {
@@ -254,6 +257,7 @@ pub struct DmaEngine<const W: usize> {
     x_job: Signal<Local, Bits<67>>,
     post_fifo: SynchronousFIFO<Bits<POST_BITS>, 3, 4, 1>,
     post_entry: Signal<Local, Bits<POST_BITS>>,
+    post_tail: Signal<Local, Bits<32>>,
 
     // Post stage
     ps: DFF<PState>,
@@ -286,6 +290,12 @@ pub struct DmaEngine<const W: usize> {
     cb_wr_valid: Signal<Local, Bit>,
     cpl_fifo: SynchronousFIFO<Bits<CPL_BITS>, 5, 6, 1>,
     cpl_entry: Signal<Local, Bits<CPL_BITS>>,
+    cpl_w0: Signal<Local, Bits<64>>,
+    cpl_w1: Signal<Local, Bits<64>>,
+    cpl_w2: Signal<Local, Bits<64>>,
+    cpl_w3: Signal<Local, Bits<64>>,
+    cpl_w4: Signal<Local, Bits<64>>,
+    cpl_w5: Signal<Local, Bits<64>>,
     pe_count: Signal<Local, Bits<16>>,
     pe_slots: Signal<Local, Bits<256>>,
     rel_here: Signal<Local, Bits<32>>,
@@ -502,6 +512,7 @@ impl<const W: usize> Default for DmaEngine<W> {
             x_job: Default::default(),
             post_fifo: Default::default(),
             post_entry: Default::default(),
+            post_tail: Default::default(),
             ps: Default::default(),
             pj: Default::default(),
             p_status: Default::default(),
@@ -532,6 +543,12 @@ impl<const W: usize> Default for DmaEngine<W> {
             cb_wr_valid: Default::default(),
             cpl_fifo: Default::default(),
             cpl_entry: Default::default(),
+            cpl_w0: Default::default(),
+            cpl_w1: Default::default(),
+            cpl_w2: Default::default(),
+            cpl_w3: Default::default(),
+            cpl_w4: Default::default(),
+            cpl_w5: Default::default(),
             acks: Default::default(),
             link_lost: Default::default(),
             link_q: Default::default(),
@@ -814,10 +831,14 @@ impl<const W: usize> Logic for DmaEngine<W> {
         self.x_rd_valid.next = false;
         self.x_rd_addr.next = self.issue_addr.q.val();
         self.x_rd_len.next = 4096.into();
-        // The wide values below (the page job, the post-FIFO entry, the
-        // record, the completion) are built only in the state or beat that
-        // uses them and are 0 otherwise: in hardware it is the same
-        // multiplexer either way, but the simulation skips them when unused.
+        // Wide values that feed one state's multiplexer arm (the page job,
+        // the record, the record beat, the completion) are built only in that
+        // state and are 0 otherwise: in hardware it is the same multiplexer
+        // either way, but the simulation skips them when unused. The entries
+        // written into the post and completion FIFOs are built every cycle
+        // (gating a FIFO's write data would add logic in front of its RAM),
+        // but from narrow pieces placed on 32-bit boundaries, which the
+        // simulation builds cheaply.
         self.x_job.next = 0.into();
         if self.xs.q.val() == XState::Issue {
             self.x_job.next = (bit_cast::<67, 2>(1.into()) << 64)
@@ -829,12 +850,10 @@ impl<const W: usize> Logic for DmaEngine<W> {
                 self.x_job.next = self.x_job.val() | (bit_cast::<67, 1>(1.into()) << 66);
             }
         }
-        self.post_entry.next = 0.into();
-        if (self.xs.q.val() == XState::Push) || (self.xs.q.val() == XState::Drain) {
-            self.post_entry.next = bit_cast::<POST_BITS, 768>(self.cur.q.val().get_bits::<768>(0))
-                | (bit_cast::<POST_BITS, 8>(self.cur_status.q.val()) << 768)
-                | (bit_cast::<POST_BITS, 16>(self.cur_index.q.val()) << 776);
-        }
+        self.post_tail.next = bit_cast::<32, 8>(self.cur_status.q.val())
+            | (bit_cast::<32, 16>(self.cur_index.q.val()) << 8);
+        self.post_entry.next = bit_cast::<POST_BITS, 768>(self.cur.q.val().get_bits::<768>(0))
+            | (bit_cast::<POST_BITS, 32>(self.post_tail.val()) << 768);
         self.post_fifo.data_in.next = self.post_entry.val();
 
         match self.xs.q.val() {
@@ -1029,32 +1048,39 @@ impl<const W: usize> Logic for DmaEngine<W> {
         }
         self.p_tx_last.next = self.emit_beats.q.val() == 1;
         self.cb_wr_valid.next = false;
-        // The completion-FIFO entry, built in Done only.
-        self.pe_count.next = 0.into();
-        self.pe_slots.next = 0.into();
-        self.cpl_entry.next = 0.into();
-        if self.ps.q.val() == PState::Done {
-            self.pe_count.next = self.p_count.val();
-            self.pe_slots.next = self.pj.q.val().get_bits::<256>(512);
-            if self.pj.q.val().get_bits::<8>(768).any() {
-                // Failed before it started: no count, no slots.
-                self.pe_count.next = 0.into();
-                self.pe_slots.next = 0.into();
-            }
-            if self.p_opc.val() == 4 {
-                self.pe_slots.next = 0.into();
-            }
-            self.cpl_entry.next = bit_cast::<CPL_BITS, 32>(self.pj.q.val().get_bits::<32>(32))
-                | (bit_cast::<CPL_BITS, 8>(self.p_status.q.val()) << 32)
-                | (bit_cast::<CPL_BITS, 8>(self.p_opc.val()) << 40)
-                | (bit_cast::<CPL_BITS, 16>(self.pe_count.val()) << 48)
-                | (bit_cast::<CPL_BITS, 16>(self.pj.q.val().get_bits::<16>(776)) << 64)
-                | (bit_cast::<CPL_BITS, 32>(self.p_detail.q.val()) << 80)
-                | (bit_cast::<CPL_BITS, 256>(self.pe_slots.val()) << 112)
-                | (bit_cast::<CPL_BITS, 1>(self.p_needs_ack.q.val().into()) << 368)
-                | (bit_cast::<CPL_BITS, 1>((self.pj.q.val().get_bits::<8>(8) & 4).any().into())
-                    << 369);
+        // The completion-FIFO entry (see above), in 64-bit words.
+        self.pe_count.next = self.p_count.val();
+        self.pe_slots.next = self.pj.q.val().get_bits::<256>(512);
+        if self.pj.q.val().get_bits::<8>(768).any() {
+            // Failed before it started: no count, no slots.
+            self.pe_count.next = 0.into();
+            self.pe_slots.next = 0.into();
         }
+        if self.p_opc.val() == 4 {
+            self.pe_slots.next = 0.into();
+        }
+        // Bits 0..64: tag, status, opcode, count.
+        self.cpl_w0.next = bit_cast::<64, 32>(self.pj.q.val().get_bits::<32>(32))
+            | (bit_cast::<64, 8>(self.p_status.q.val()) << 32)
+            | (bit_cast::<64, 8>(self.p_opc.val()) << 40)
+            | (bit_cast::<64, 16>(self.pe_count.val()) << 48);
+        // Bits 64..128: ring index, detail, slots 0..16.
+        self.cpl_w1.next = bit_cast::<64, 16>(self.pj.q.val().get_bits::<16>(776))
+            | (bit_cast::<64, 32>(self.p_detail.q.val()) << 16)
+            | (bit_cast::<64, 16>(self.pe_slots.val().get_bits::<16>(0)) << 48);
+        self.cpl_w2.next = self.pe_slots.val().get_bits::<64>(16);
+        self.cpl_w3.next = self.pe_slots.val().get_bits::<64>(80);
+        self.cpl_w4.next = self.pe_slots.val().get_bits::<64>(144);
+        // Bits 320..370: slots 208..256, needs-ack, IRQ_NOW.
+        self.cpl_w5.next = bit_cast::<64, 48>(self.pe_slots.val().get_bits::<48>(208))
+            | (bit_cast::<64, 1>(self.p_needs_ack.q.val().into()) << 48)
+            | (bit_cast::<64, 1>((self.pj.q.val().get_bits::<8>(8) & 4).any().into()) << 49);
+        self.cpl_entry.next = bit_cast::<CPL_BITS, 64>(self.cpl_w0.val())
+            | (bit_cast::<CPL_BITS, 64>(self.cpl_w1.val()) << 64)
+            | (bit_cast::<CPL_BITS, 64>(self.cpl_w2.val()) << 128)
+            | (bit_cast::<CPL_BITS, 64>(self.cpl_w3.val()) << 192)
+            | (bit_cast::<CPL_BITS, 64>(self.cpl_w4.val()) << 256)
+            | (bit_cast::<CPL_BITS, 64>(self.cpl_w5.val()) << 320);
         self.cpl_fifo.data_in.next = self.cpl_entry.val();
 
         match self.ps.q.val() {
