@@ -102,6 +102,9 @@ const _: () = assert!(READ_TAGS == 8);
 const POST_BITS: usize = 768 + 8 + 16 + 1;
 /// Bits of a completion-FIFO entry.
 const CPL_BITS: usize = 32 + 8 + 8 + 16 + 16 + 32 + 256 + 1 + 1;
+// The completion entry is put together from six 64-bit words, the last one
+// holding its top 50 bits.
+const _: () = assert!(CPL_BITS == 5 * 64 + 50);
 
 #[derive(LogicBlock)]
 pub struct DmaEngine<const W: usize> {
@@ -254,6 +257,7 @@ pub struct DmaEngine<const W: usize> {
     x_job: Signal<Local, Bits<67>>,
     post_fifo: SynchronousFIFO<Bits<POST_BITS>, 3, 4, 1>,
     post_entry: Signal<Local, Bits<POST_BITS>>,
+    post_tail: Signal<Local, Bits<32>>,
 
     // Post stage
     ps: DFF<PState>,
@@ -286,6 +290,12 @@ pub struct DmaEngine<const W: usize> {
     cb_wr_valid: Signal<Local, Bit>,
     cpl_fifo: SynchronousFIFO<Bits<CPL_BITS>, 5, 6, 1>,
     cpl_entry: Signal<Local, Bits<CPL_BITS>>,
+    cpl_w0: Signal<Local, Bits<64>>,
+    cpl_w1: Signal<Local, Bits<64>>,
+    cpl_w2: Signal<Local, Bits<64>>,
+    cpl_w3: Signal<Local, Bits<64>>,
+    cpl_w4: Signal<Local, Bits<64>>,
+    cpl_w5: Signal<Local, Bits<64>>,
     pe_count: Signal<Local, Bits<16>>,
     pe_slots: Signal<Local, Bits<256>>,
     rel_here: Signal<Local, Bits<32>>,
@@ -502,6 +512,7 @@ impl<const W: usize> Default for DmaEngine<W> {
             x_job: Default::default(),
             post_fifo: Default::default(),
             post_entry: Default::default(),
+            post_tail: Default::default(),
             ps: Default::default(),
             pj: Default::default(),
             p_status: Default::default(),
@@ -532,6 +543,12 @@ impl<const W: usize> Default for DmaEngine<W> {
             cb_wr_valid: Default::default(),
             cpl_fifo: Default::default(),
             cpl_entry: Default::default(),
+            cpl_w0: Default::default(),
+            cpl_w1: Default::default(),
+            cpl_w2: Default::default(),
+            cpl_w3: Default::default(),
+            cpl_w4: Default::default(),
+            cpl_w5: Default::default(),
             acks: Default::default(),
             link_lost: Default::default(),
             link_q: Default::default(),
@@ -766,61 +783,77 @@ impl<const W: usize> Logic for DmaEngine<W> {
         if self.n_slots.val().get_bit(16) {
             self.c_n16.next = 0xFFFF.into();
         }
-        self.c_slot_bad.next = false;
-        for i in 0..16 {
-            if (self.c_count.val().index() > i)
-                && (self.cur.q.val().get_bits::<16>(512 + 16 * i) >= self.c_n16.val())
-            {
-                self.c_slot_bad.next = true;
-            }
-        }
+        // The descriptor checks, evaluated in Check only (their result is
+        // used nowhere else).
         self.meta_used.next = self.meta_head.q.val() - self.meta_tail.q.val();
         self.c_room.next = self.meta_size.val() - bit_cast::<17, 16>(self.meta_used.val());
-        // Checks in the documented order; the first failing one wins.
+        self.c_slot_bad.next = false;
         self.c_status.next = 0.into();
-        if self.cur.q.val().get_bit(1024) {
-            self.c_status.next = 6.into();
-        } else if (self.c_opc.val() == 0)
-            || (self.c_opc.val() > 4)
-            || (self.c_flags.val() & 2).any()
-        {
-            self.c_status.next = 1.into();
-        } else if (self.c_count.val() == 0) || (self.c_count.val() > 16) {
-            self.c_status.next = 2.into();
-        } else if (self.c_opc.val() != 2)
-            && (self.c_local.val().get_bits::<6>(0).any()
-                || (self.c_local.val() > self.limit.val())
-                || (self.c_bytes.val() > (self.limit.val() - self.c_local.val())))
-        {
-            self.c_status.next = 3.into();
-        } else if self.c_given.val() && self.c_slot_bad.val() {
-            self.c_status.next = 4.into();
-        } else if !self.link_active.val() {
-            self.c_status.next = 7.into();
-        } else if self.c_opc.val() == 4 {
-            if !self.meta_log2.q.val().any() {
-                self.c_status.next = 3.into();
-            } else if bit_cast::<17, 16>(self.c_count.val()) > self.c_room.val() {
-                self.c_status.next = 10.into();
+        if self.xs.q.val() == XState::Check {
+            for i in 0..16 {
+                if (self.c_count.val().index() > i)
+                    && (self.cur.q.val().get_bits::<16>(512 + 16 * i) >= self.c_n16.val())
+                {
+                    self.c_slot_bad.next = true;
+                }
             }
-        } else if !self.win_ok.q.val() {
-            self.c_status.next = 3.into();
+            // Checks in the documented order; the first failing one wins.
+            if self.cur.q.val().get_bit(1024) {
+                self.c_status.next = 6.into();
+            } else if (self.c_opc.val() == 0)
+                || (self.c_opc.val() > 4)
+                || (self.c_flags.val() & 2).any()
+            {
+                self.c_status.next = 1.into();
+            } else if (self.c_count.val() == 0) || (self.c_count.val() > 16) {
+                self.c_status.next = 2.into();
+            } else if (self.c_opc.val() != 2)
+                && (self.c_local.val().get_bits::<6>(0).any()
+                    || (self.c_local.val() > self.limit.val())
+                    || (self.c_bytes.val() > (self.limit.val() - self.c_local.val())))
+            {
+                self.c_status.next = 3.into();
+            } else if self.c_given.val() && self.c_slot_bad.val() {
+                self.c_status.next = 4.into();
+            } else if !self.link_active.val() {
+                self.c_status.next = 7.into();
+            } else if self.c_opc.val() == 4 {
+                if !self.meta_log2.q.val().any() {
+                    self.c_status.next = 3.into();
+                } else if bit_cast::<17, 16>(self.c_count.val()) > self.c_room.val() {
+                    self.c_status.next = 10.into();
+                }
+            } else if !self.win_ok.q.val() {
+                self.c_status.next = 3.into();
+            }
         }
 
         self.x_rd_valid.next = false;
         self.x_rd_addr.next = self.issue_addr.q.val();
         self.x_rd_len.next = 4096.into();
-        self.x_job.next = (bit_cast::<67, 2>(1.into()) << 64)
-            | bit_cast::<67, 64>(
-                bit_cast::<64, 32>(self.out_hdr.q.val())
-                    + (bit_cast::<64, 16>(self.issue_slots.q.val().get_bits::<16>(0)) << 12),
-            );
-        if self.issue_i.q.val() == (self.c_count.val().get_bits::<5>(0) - 1) {
-            self.x_job.next = self.x_job.val() | (bit_cast::<67, 1>(1.into()) << 66);
+        // Wide values that feed one state's multiplexer arm (the page job,
+        // the record, the record beat, the completion) are built only in that
+        // state and are 0 otherwise: in hardware it is the same multiplexer
+        // either way, but the simulation skips them when unused. The entries
+        // written into the post and completion FIFOs are built every cycle
+        // (gating a FIFO's write data would add logic in front of its RAM),
+        // but from narrow pieces placed on 32-bit boundaries, which the
+        // simulation builds cheaply.
+        self.x_job.next = 0.into();
+        if self.xs.q.val() == XState::Issue {
+            self.x_job.next = (bit_cast::<67, 2>(1.into()) << 64)
+                | bit_cast::<67, 64>(
+                    bit_cast::<64, 32>(self.out_hdr.q.val())
+                        + (bit_cast::<64, 16>(self.issue_slots.q.val().get_bits::<16>(0)) << 12),
+                );
+            if self.issue_i.q.val() == (self.c_count.val().get_bits::<5>(0) - 1) {
+                self.x_job.next = self.x_job.val() | (bit_cast::<67, 1>(1.into()) << 66);
+            }
         }
+        self.post_tail.next = bit_cast::<32, 8>(self.cur_status.q.val())
+            | (bit_cast::<32, 16>(self.cur_index.q.val()) << 8);
         self.post_entry.next = bit_cast::<POST_BITS, 768>(self.cur.q.val().get_bits::<768>(0))
-            | (bit_cast::<POST_BITS, 8>(self.cur_status.q.val()) << 768)
-            | (bit_cast::<POST_BITS, 16>(self.cur_index.q.val()) << 776);
+            | (bit_cast::<POST_BITS, 32>(self.post_tail.val()) << 768);
         self.post_fifo.data_in.next = self.post_entry.val();
 
         match self.xs.q.val() {
@@ -971,41 +1004,51 @@ impl<const W: usize> Logic for DmaEngine<W> {
         self.p_count.next = self.pj.q.val().get_bits::<16>(16);
         self.p_slot.next = self.p_slots.q.val().get_bits::<16>(0);
         self.p_last_rec.next = self.p_i.q.val() == (self.p_count.val().get_bits::<5>(0) - 1);
-        self.p_dirty.next = 0xFFFF_FFFF_FFFF_FFFF_u64.into();
-        if self.p_i.q.val() == 0 {
-            self.p_dirty.next = self.pj.q.val().get_bits::<64>(256);
-        } else if self.p_last_rec.val() {
-            self.p_dirty.next = self.pj.q.val().get_bits::<64>(320);
+        // The MIRROR record of page p_i, without its check word (built in
+        // RecLoad only, see above).
+        self.p_dirty.next = 0.into();
+        self.rec.next = 0.into();
+        self.rec_check.next = 0.into();
+        if self.ps.q.val() == PState::RecLoad {
+            self.p_dirty.next = 0xFFFF_FFFF_FFFF_FFFF_u64.into();
+            if self.p_i.q.val() == 0 {
+                self.p_dirty.next = self.pj.q.val().get_bits::<64>(256);
+            } else if self.p_last_rec.val() {
+                self.p_dirty.next = self.pj.q.val().get_bits::<64>(320);
+            }
+            self.rec.next = bit_cast::<512, 32>(self.k_magic.val())
+                | (bit_cast::<512, 8>(1.into()) << 32)
+                | (bit_cast::<512, 16>(self.pj.q.val().get_bits::<16>(384)) << 48)
+                | (bit_cast::<512, 32>(self.p_seq.q.val()) << 64)
+                | (bit_cast::<512, 16>(self.p_slot.val()) << 96)
+                | (bit_cast::<512, 64>(self.p_lba.q.val()) << 128)
+                | (bit_cast::<512, 32>(self.pj.q.val().get_bits::<32>(192)) << 192)
+                | (bit_cast::<512, 32>(self.pj.q.val().get_bits::<32>(416)) << 224)
+                | (bit_cast::<512, 64>(self.p_dirty.val()) << 256);
+            self.rec_check.next = !(self.rec.val().get_bits::<32>(0)
+                ^ self.rec.val().get_bits::<32>(32)
+                ^ self.rec.val().get_bits::<32>(64)
+                ^ self.rec.val().get_bits::<32>(96)
+                ^ self.rec.val().get_bits::<32>(128)
+                ^ self.rec.val().get_bits::<32>(160)
+                ^ self.rec.val().get_bits::<32>(192)
+                ^ self.rec.val().get_bits::<32>(224)
+                ^ self.rec.val().get_bits::<32>(256)
+                ^ self.rec.val().get_bits::<32>(288));
         }
-        // The MIRROR record of page p_i, without its check word.
-        self.rec.next = bit_cast::<512, 32>(self.k_magic.val())
-            | (bit_cast::<512, 8>(1.into()) << 32)
-            | (bit_cast::<512, 16>(self.pj.q.val().get_bits::<16>(384)) << 48)
-            | (bit_cast::<512, 32>(self.p_seq.q.val()) << 64)
-            | (bit_cast::<512, 16>(self.p_slot.val()) << 96)
-            | (bit_cast::<512, 64>(self.p_lba.q.val()) << 128)
-            | (bit_cast::<512, 32>(self.pj.q.val().get_bits::<32>(192)) << 192)
-            | (bit_cast::<512, 32>(self.pj.q.val().get_bits::<32>(416)) << 224)
-            | (bit_cast::<512, 64>(self.p_dirty.val()) << 256);
-        self.rec_check.next = !(self.rec.val().get_bits::<32>(0)
-            ^ self.rec.val().get_bits::<32>(32)
-            ^ self.rec.val().get_bits::<32>(64)
-            ^ self.rec.val().get_bits::<32>(96)
-            ^ self.rec.val().get_bits::<32>(128)
-            ^ self.rec.val().get_bits::<32>(160)
-            ^ self.rec.val().get_bits::<32>(192)
-            ^ self.rec.val().get_bits::<32>(224)
-            ^ self.rec.val().get_bits::<32>(256)
-            ^ self.rec.val().get_bits::<32>(288));
 
         self.rel_here.next = self.p_detail.q.val() >> self.p_i.q.val();
         self.rel_after.next = self.rel_here.val() >> 1;
         self.p_tx_valid.next = false;
         self.p_tx_kind.next = 3.into();
         self.p_tx_addr.next = self.emit_addr.q.val();
-        self.p_tx_data.next = bit_cast::<W, 512>(self.emit_sr.q.val() >> self.k_top.val());
+        self.p_tx_data.next = 0.into();
+        if self.ps.q.val() == PState::Emit {
+            self.p_tx_data.next = bit_cast::<W, 512>(self.emit_sr.q.val() >> self.k_top.val());
+        }
         self.p_tx_last.next = self.emit_beats.q.val() == 1;
         self.cb_wr_valid.next = false;
+        // The completion-FIFO entry (see above), in 64-bit words.
         self.pe_count.next = self.p_count.val();
         self.pe_slots.next = self.pj.q.val().get_bits::<256>(512);
         if self.pj.q.val().get_bits::<8>(768).any() {
@@ -1016,15 +1059,28 @@ impl<const W: usize> Logic for DmaEngine<W> {
         if self.p_opc.val() == 4 {
             self.pe_slots.next = 0.into();
         }
-        self.cpl_entry.next = bit_cast::<CPL_BITS, 32>(self.pj.q.val().get_bits::<32>(32))
-            | (bit_cast::<CPL_BITS, 8>(self.p_status.q.val()) << 32)
-            | (bit_cast::<CPL_BITS, 8>(self.p_opc.val()) << 40)
-            | (bit_cast::<CPL_BITS, 16>(self.pe_count.val()) << 48)
-            | (bit_cast::<CPL_BITS, 16>(self.pj.q.val().get_bits::<16>(776)) << 64)
-            | (bit_cast::<CPL_BITS, 32>(self.p_detail.q.val()) << 80)
-            | (bit_cast::<CPL_BITS, 256>(self.pe_slots.val()) << 112)
-            | (bit_cast::<CPL_BITS, 1>(self.p_needs_ack.q.val().into()) << 368)
-            | (bit_cast::<CPL_BITS, 1>((self.pj.q.val().get_bits::<8>(8) & 4).any().into()) << 369);
+        // Bits 0..64: tag, status, opcode, count.
+        self.cpl_w0.next = bit_cast::<64, 32>(self.pj.q.val().get_bits::<32>(32))
+            | (bit_cast::<64, 8>(self.p_status.q.val()) << 32)
+            | (bit_cast::<64, 8>(self.p_opc.val()) << 40)
+            | (bit_cast::<64, 16>(self.pe_count.val()) << 48);
+        // Bits 64..128: ring index, detail, slots 0..16.
+        self.cpl_w1.next = bit_cast::<64, 16>(self.pj.q.val().get_bits::<16>(776))
+            | (bit_cast::<64, 32>(self.p_detail.q.val()) << 16)
+            | (bit_cast::<64, 16>(self.pe_slots.val().get_bits::<16>(0)) << 48);
+        self.cpl_w2.next = self.pe_slots.val().get_bits::<64>(16);
+        self.cpl_w3.next = self.pe_slots.val().get_bits::<64>(80);
+        self.cpl_w4.next = self.pe_slots.val().get_bits::<64>(144);
+        // Bits 320..370: slots 208..256, needs-ack, IRQ_NOW.
+        self.cpl_w5.next = bit_cast::<64, 48>(self.pe_slots.val().get_bits::<48>(208))
+            | (bit_cast::<64, 1>(self.p_needs_ack.q.val().into()) << 48)
+            | (bit_cast::<64, 1>((self.pj.q.val().get_bits::<8>(8) & 4).any().into()) << 49);
+        self.cpl_entry.next = bit_cast::<CPL_BITS, 64>(self.cpl_w0.val())
+            | (bit_cast::<CPL_BITS, 64>(self.cpl_w1.val()) << 64)
+            | (bit_cast::<CPL_BITS, 64>(self.cpl_w2.val()) << 128)
+            | (bit_cast::<CPL_BITS, 64>(self.cpl_w3.val()) << 192)
+            | (bit_cast::<CPL_BITS, 64>(self.cpl_w4.val()) << 256)
+            | (bit_cast::<CPL_BITS, 64>(self.cpl_w5.val()) << 320);
         self.cpl_fifo.data_in.next = self.cpl_entry.val();
 
         match self.ps.q.val() {
@@ -1263,12 +1319,14 @@ impl<const W: usize> Logic for DmaEngine<W> {
         self.job_dst.next = self.jobs.data_out.val().get_bits::<64>(0);
         self.job_kind.next = self.jobs.data_out.val().get_bits::<2>(64);
         self.job_last.next = self.jobs.data_out.val().get_bit(66);
-        self.desc_next.next = (self.desc_sr.q.val() >> self.k_w.val())
-            | (bit_cast::<1024, W>(self.rd_rsp_data.val()) << self.k_desc_top.val());
+        self.desc_next.next = 0.into();
         self.st_tx_valid.next = false;
         self.st_tx_ready.next = self.tx_ready.val() && !self.p_tx_valid.val();
         if !self.jobs.empty.val() && self.rd_rsp_valid.val() {
             if self.job_kind.val() == 0 {
+                // A descriptor beat: shifted in from the top.
+                self.desc_next.next = (self.desc_sr.q.val() >> self.k_w.val())
+                    | (bit_cast::<1024, W>(self.rd_rsp_data.val()) << self.k_desc_top.val());
                 self.rd_rsp_ready.next = true;
                 self.desc_sr.d.next = self.desc_next.val();
                 if self.rd_rsp_err.val() {
@@ -1408,14 +1466,18 @@ impl<const W: usize> Logic for DmaEngine<W> {
         self.cpl_full.next = bit_cast::<17, 16>(self.cpl_used.val()) == self.cpl_size.val();
         self.tail_sh.next = self.cpl_tail.q.val() >> self.cpl_log2.q.val();
         self.phase.next = !self.tail_sh.val().get_bit(0);
-        self.cpl_value.next = bit_cast::<512, 32>(self.ce.q.val().get_bits::<32>(0))
-            | (bit_cast::<512, 8>(self.ce_status.q.val()) << 32)
-            | (bit_cast::<512, 8>(self.ce.q.val().get_bits::<8>(40)) << 40)
-            | (bit_cast::<512, 1>(self.phase.val().into()) << 48)
-            | (bit_cast::<512, 16>(self.ce.q.val().get_bits::<16>(48)) << 64)
-            | (bit_cast::<512, 16>(self.ce.q.val().get_bits::<16>(64)) << 80)
-            | (bit_cast::<512, 32>(self.ce.q.val().get_bits::<32>(80)) << 96)
-            | (bit_cast::<512, 256>(self.ce.q.val().get_bits::<256>(112)) << 128);
+        // The completion as written, built in Space only.
+        self.cpl_value.next = 0.into();
+        if self.cs.q.val() == CState::Space {
+            self.cpl_value.next = bit_cast::<512, 32>(self.ce.q.val().get_bits::<32>(0))
+                | (bit_cast::<512, 8>(self.ce_status.q.val()) << 32)
+                | (bit_cast::<512, 8>(self.ce.q.val().get_bits::<8>(40)) << 40)
+                | (bit_cast::<512, 1>(self.phase.val().into()) << 48)
+                | (bit_cast::<512, 16>(self.ce.q.val().get_bits::<16>(48)) << 64)
+                | (bit_cast::<512, 16>(self.ce.q.val().get_bits::<16>(64)) << 80)
+                | (bit_cast::<512, 32>(self.ce.q.val().get_bits::<32>(80)) << 96)
+                | (bit_cast::<512, 256>(self.ce.q.val().get_bits::<256>(112)) << 128);
+        }
         self.cpl_done.next = false;
         match self.cs.q.val() {
             CState::Idle => {
