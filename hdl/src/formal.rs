@@ -86,9 +86,10 @@
 //!   proven in 5 minutes, so finer groups, one per slot, are the next
 //!   step).
 //! * **Not vacuous**: with the c1 forwarding disabled
-//!   ([`Mutation::NoForwardingFromC1`]) the first group fails one step after
-//!   a state that satisfies every check (a double free of a slot pushed the
-//!   cycle before is accepted), and with the alloc pointer off by one
+//!   ([`Mutation::NoForwardingFromC1`]) the Properties group fails one step
+//!   after a state that satisfies every check (a double free of a slot
+//!   pushed the cycle before is accepted: an OK free of a slot not held),
+//!   and with the alloc pointer off by one
 //!   ([`Mutation::AllocPointerOffByOne`]) the bounded check fails at cycle 3.
 //!
 //! Run: `cargo test -p duplex-hdl formal` (about 2-3 minutes on 2 shared
@@ -116,13 +117,19 @@ const DEPTH: usize = MAX / BANKS;
 const RAM_PORTS: &str =
     "(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable)";
 
+/// The error for generated Verilog that no longer has the shape the proof
+/// patches.
+fn verilog_changed(what: &str) -> HdlError {
+    HdlError::ToolFailed {
+        tool: "formal",
+        log: format!("generated Verilog changed: {what}"),
+    }
+}
+
 /// Replaces `from` by `to` in `text`, failing unless `from` occurs exactly once.
 fn replace_once(text: &str, from: &str, to: &str) -> Result<String> {
     if text.matches(from).count() != 1 {
-        return Err(HdlError::ToolFailed {
-            tool: "formal",
-            log: format!("generated Verilog changed: `{from}` is not unique"),
-        });
+        return Err(verilog_changed(&format!("`{from}` is not unique")));
     }
     Ok(text.replacen(from, to, 1))
 }
@@ -132,17 +139,13 @@ fn replace_once(text: &str, from: &str, to: &str) -> Result<String> {
 fn tap_ram(v: &str, name: &str, depth: usize, wire: &str) -> Result<String> {
     let head = format!("module top${name}{RAM_PORTS};");
     let decl = format!("reg[15:0] mem[{}:0];", depth - 1);
-    let start = v.find(&head).ok_or_else(|| HdlError::ToolFailed {
-        tool: "formal",
-        log: format!("generated Verilog changed: no module top${name}"),
-    })?;
+    let start = v
+        .find(&head)
+        .ok_or_else(|| verilog_changed(&format!("no module top${name}")))?;
     let end = start
         + v[start..]
             .find("endmodule")
-            .ok_or_else(|| HdlError::ToolFailed {
-                tool: "formal",
-                log: format!("generated Verilog changed: top${name} has no end"),
-            })?;
+            .ok_or_else(|| verilog_changed(&format!("top${name} has no end")))?;
     let mut body = v[start..end].to_string();
     body = replace_once(
         &body,
@@ -201,17 +204,13 @@ const TAP_PORTS: &str = "f_chk,f_start,f_held,f_alloc_n,f_ready,f_init_busy,f_n_
 /// Appends `ports` to the port list of module `top` (`module top(a,b,...);`),
 /// whatever ports the generated block has.
 fn add_top_ports(v: &str, ports: &str) -> Result<String> {
-    let changed = |what: &str| HdlError::ToolFailed {
-        tool: "formal",
-        log: format!("generated Verilog changed: {what}"),
-    };
     let start = v
         .find("\nmodule top(")
-        .ok_or_else(|| changed("no module top"))?;
+        .ok_or_else(|| verilog_changed("no module top"))?;
     let close = start
         + v[start..]
             .find(");")
-            .ok_or_else(|| changed("module top has no port list"))?;
+            .ok_or_else(|| verilog_changed("module top has no port list"))?;
     Ok(format!("{},{ports}{}", &v[..close], &v[close..]))
 }
 
@@ -582,6 +581,13 @@ pub enum Group {
     Properties,
 }
 
+impl Group {
+    /// The group's name in the proof Verilog (`ok_<name>`, `g_<name>`).
+    pub fn name(self) -> String {
+        format!("{self:?}").to_lowercase()
+    }
+}
+
 /// Every group, in proof order.
 pub const GROUPS: [Group; 8] = [
     Group::Shadow,
@@ -777,7 +783,7 @@ module formal_top(
     let mut earlier = String::from("1'b1");
     for g in GROUPS {
         let mask = format!("{}{}", c.mask(g), inner.mask(g));
-        let name = format!("{g:?}").to_lowercase();
+        let name = g.name();
         let _ = writeln!(
             s,
             "    wire g_{name} = &(allv | ~{w}'b{mask});
@@ -820,9 +826,9 @@ fn held_list() -> String {
 {rcases}            default: rsp5 = 5'd0;
         endcase
     endfunction
-    wire [4:0] f_p = e5(hpos, f_rsp_req_slot[4:0]);
-    wire [4:0] f_last = e5(hlist, allocated[4:0] - 5'd1);
     wire [4:0] f_base = allocated[4:0];
+    wire [4:0] f_p = e5(hpos, f_rsp_req_slot[4:0]);
+    wire [4:0] f_last = e5(hlist, f_base - 5'd1);
     wire [{mm}:0] h_alive;",
         w = 5 * m - 1,
         mm = m - 1,
@@ -935,7 +941,7 @@ pub fn proof_script(mode: ProofMode) -> String {
         }
         ProofMode::Group(g) => format!(
             "sat -tempinduct -prove ok_{} 1 -set-assumes -maxsteps 1 {show}",
-            format!("{g:?}").to_lowercase()
+            g.name()
         ),
         ProofMode::Bounded { depth } => format!(
             "sat -tempinduct -tempinduct-baseonly -prove ok_all 1 -set-assumes \
@@ -1061,26 +1067,22 @@ fn verdict(log: &str, mode: ProofMode) -> Option<Verdict> {
         });
     }
     let max_length = match mode {
-        ProofMode::Induction { max_length } => Some(max_length),
-        ProofMode::Group(_) => Some(1),
-        ProofMode::Bounded { .. } => None,
-    };
-    match (mode, max_length) {
-        (_, Some(max_length)) => {
-            if log.contains("Induction step proven: SUCCESS!") {
-                Some(Verdict::Proven {
-                    length: last_step(log, "[induction step"),
-                })
-            } else if log.contains("Reached maximum number of time steps") {
-                Some(Verdict::NotInductive { max_length })
-            } else {
-                None
-            }
+        ProofMode::Bounded { depth } => {
+            return log
+                .contains(&format!("proved base case for {depth} steps: SUCCESS!"))
+                .then_some(Verdict::HoldsToDepth { depth });
         }
-        (ProofMode::Bounded { depth }, None) => log
-            .contains(&format!("proved base case for {depth} steps: SUCCESS!"))
-            .then_some(Verdict::HoldsToDepth { depth }),
-        _ => None,
+        ProofMode::Induction { max_length } => max_length,
+        ProofMode::Group(_) => 1,
+    };
+    if log.contains("Induction step proven: SUCCESS!") {
+        Some(Verdict::Proven {
+            length: last_step(log, "[induction step"),
+        })
+    } else if log.contains("Reached maximum number of time steps") {
+        Some(Verdict::NotInductive { max_length })
+    } else {
+        None
     }
 }
 
