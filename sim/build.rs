@@ -26,35 +26,136 @@ fn main() {
     println!("cargo:rerun-if-env-changed=VERILATOR_ROOT");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     let root = verilator_root();
+    let cache = Cache::new(&out);
     let mut rust = String::new();
     let mut card_ports: Vec<(usize, Vec<Port>)> = Vec::new();
     for &w in WIDTHS {
         let verilog = card_verilog(w, CardConfig::default()).expect("card verilog");
         let doc = format!("{w}-bit card model");
-        build_model(&out, &root, &format!("card{w}"), &verilog, &doc, &mut rust);
+        build_model(
+            &out,
+            &root,
+            &cache,
+            &format!("card{w}"),
+            &verilog,
+            &doc,
+            &mut rust,
+        );
         card_ports.push((w, parse_ports(&verilog)));
     }
     card_tables(&card_ports, &mut rust);
     for &n in ALLOCATORS {
         let verilog = allocator_verilog(n).expect("allocator verilog");
         let doc = format!("stand-alone {n}-slot allocator model");
-        build_model(&out, &root, &format!("alloc{n}"), &verilog, &doc, &mut rust);
+        build_model(
+            &out,
+            &root,
+            &cache,
+            &format!("alloc{n}"),
+            &verilog,
+            &doc,
+            &mut rust,
+        );
     }
     std::fs::write(out.join("ports.rs"), rust).expect("write ports.rs");
 
-    let mut rt = cc::Build::new();
-    rt.cpp(true)
-        .std("c++17")
-        .opt_level(2)
-        .warnings(false)
-        .include(root.join("include"))
-        .include(root.join("include/vltstd"))
-        .file(root.join("include/verilated.cpp"))
-        .file(root.join("include/verilated_vcd_c.cpp"))
-        .file(root.join("include/verilated_threads.cpp"))
-        .define("VM_TRACE", "1")
-        .compile("verilated_runtime");
+    let rt_key = cache.key(&["verilated_runtime"]);
+    if !cache.link(&out, "verilated_runtime", rt_key) {
+        let mut rt = cc::Build::new();
+        rt.cpp(true)
+            .std("c++17")
+            .opt_level(2)
+            .warnings(false)
+            .include(root.join("include"))
+            .include(root.join("include/vltstd"))
+            .file(root.join("include/verilated.cpp"))
+            .file(root.join("include/verilated_vcd_c.cpp"))
+            .file(root.join("include/verilated_threads.cpp"))
+            .define("VM_TRACE", "1")
+            .compile("verilated_runtime");
+        cache.store(&out, "verilated_runtime", rt_key);
+    }
     println!("cargo:rustc-link-lib=stdc++");
+}
+
+/// Compiled models kept across runs of this script, in
+/// `<target>/<profile>/duplex-models/`, keyed by everything that goes into
+/// them (the Verilog, the shim, this script, the Verilator and C++ compiler
+/// versions). `cargo clippy` and `cargo test` run the script separately (the
+/// lint wrapper changes its fingerprint); with the cache the second run links
+/// the archives the first one built instead of Verilating and compiling
+/// every model again.
+struct Cache {
+    dir: Option<PathBuf>,
+    /// Versions of the tools and the script itself.
+    tools: String,
+}
+
+impl Cache {
+    fn new(out: &Path) -> Self {
+        let version = |cmd: &str| {
+            Command::new(cmd)
+                .arg("--version")
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default()
+        };
+        let cxx = std::env::var("CXX").unwrap_or_else(|_| "c++".into());
+        let tools = format!(
+            "{}{}{}{}",
+            version("verilator"),
+            version(&cxx),
+            std::env::var("TARGET").unwrap_or_default(),
+            include_str!("build.rs")
+        );
+        // OUT_DIR is <target>/<profile>/build/<package>-<hash>/out.
+        let dir = out.ancestors().nth(3).map(|p| p.join("duplex-models"));
+        Cache { dir, tools }
+    }
+
+    /// FNV-1a over the tools and `parts`.
+    fn key(&self, parts: &[&str]) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for part in std::iter::once(self.tools.as_str()).chain(parts.iter().copied()) {
+            for b in part.bytes().chain(std::iter::once(0xff)) {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        h
+    }
+
+    fn path(&self, lib: &str, key: u64) -> Option<PathBuf> {
+        Some(self.dir.as_ref()?.join(format!("lib{lib}-{key:016x}.a")))
+    }
+
+    /// Links the cached archive of `lib` if there is one.
+    fn link(&self, out: &Path, lib: &str, key: u64) -> bool {
+        let Some(cached) = self.path(lib, key).filter(|p| p.exists()) else {
+            return false;
+        };
+        if std::fs::copy(&cached, out.join(format!("lib{lib}.a"))).is_err() {
+            return false;
+        }
+        println!("cargo:rustc-link-search=native={}", out.display());
+        println!("cargo:rustc-link-lib=static={lib}");
+        true
+    }
+
+    /// Keeps the archive of `lib` just built (best effort: a failure only
+    /// costs the next build its time).
+    fn store(&self, out: &Path, lib: &str, key: u64) {
+        let (Some(dir), Some(dst)) = (&self.dir, self.path(lib, key)) else {
+            return;
+        };
+        let tmp = dir.join(format!(".lib{lib}-{key:016x}.{}", std::process::id()));
+        let ok = std::fs::create_dir_all(dir).is_ok()
+            && std::fs::copy(out.join(format!("lib{lib}.a")), &tmp).is_ok()
+            && std::fs::rename(&tmp, &dst).is_ok();
+        if !ok {
+            let _ = std::fs::remove_file(&tmp);
+        }
+    }
 }
 
 fn verilator_root() -> PathBuf {
@@ -89,8 +190,25 @@ fn rust_name(port: &str) -> String {
     port.replace('$', "_").to_uppercase()
 }
 
-fn build_model(out: &Path, root: &Path, name: &str, verilog: &str, doc: &str, rust: &mut String) {
+fn build_model(
+    out: &Path,
+    root: &Path,
+    cache: &Cache,
+    name: &str,
+    verilog: &str,
+    doc: &str,
+    rust: &mut String,
+) {
     let prefix = format!("V{name}");
+    let ports = parse_ports(verilog);
+    let (inputs, outputs) = model_ports(&ports);
+    let shim_text = shim_source(name, &prefix, &inputs, &outputs);
+    port_layout(name, doc, &inputs, &outputs, rust);
+    let lib = format!("{name}_model");
+    let key = cache.key(&[name, verilog, &shim_text]);
+    if cache.link(out, &lib, key) {
+        return;
+    }
     let vfile = out.join(format!("{name}.v"));
     std::fs::write(&vfile, verilog).expect("write verilog");
     let mdir = out.join(name);
@@ -112,12 +230,34 @@ fn build_model(out: &Path, root: &Path, name: &str, verilog: &str, doc: &str, ru
         );
     }
 
-    let ports = parse_ports(verilog);
-    let (inputs, outputs) = model_ports(&ports);
     let shim = out.join(format!("{name}_shim.cpp"));
-    std::fs::write(&shim, shim_source(name, &prefix, &inputs, &outputs)).expect("write shim");
+    std::fs::write(&shim, &shim_text).expect("write shim");
 
-    // Port layout for the Rust harness.
+    let mut b = cc::Build::new();
+    b.cpp(true)
+        .std("c++17")
+        .opt_level(2)
+        .warnings(false)
+        .include(root.join("include"))
+        .include(root.join("include/vltstd"))
+        .include(&mdir)
+        .define("VM_TRACE", "1")
+        .file(&shim);
+    let mut cpps: Vec<PathBuf> = std::fs::read_dir(&mdir)
+        .expect("read verilator output")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "cpp"))
+        .collect();
+    cpps.sort();
+    for c in cpps {
+        b.file(c);
+    }
+    b.compile(&lib);
+    cache.store(out, &lib, key);
+}
+
+/// The port layout of model `name` for the Rust harness.
+fn port_layout(name: &str, doc: &str, inputs: &[&Port], outputs: &[&Port], rust: &mut String) {
     let in_words: usize = inputs.iter().map(|p| words(p.width)).sum();
     let out_words: usize = outputs.iter().map(|p| words(p.width)).sum();
     writeln!(rust, "/// Port layout of the {doc}.").unwrap();
@@ -152,27 +292,6 @@ fn build_model(out: &Path, root: &Path, name: &str, verilog: &str, doc: &str, ru
     }
     writeln!(rust, "    }}").unwrap();
     writeln!(rust, "}}").unwrap();
-
-    let mut b = cc::Build::new();
-    b.cpp(true)
-        .std("c++17")
-        .opt_level(2)
-        .warnings(false)
-        .include(root.join("include"))
-        .include(root.join("include/vltstd"))
-        .include(&mdir)
-        .define("VM_TRACE", "1")
-        .file(&shim);
-    let mut cpps: Vec<PathBuf> = std::fs::read_dir(&mdir)
-        .expect("read verilator output")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "cpp"))
-        .collect();
-    cpps.sort();
-    for c in cpps {
-        b.file(c);
-    }
-    b.compile(&format!("{name}_model"));
 }
 
 fn model_ports(ports: &[Port]) -> (Vec<&Port>, Vec<&Port>) {

@@ -401,7 +401,7 @@ fn invariants() -> (String, Checks) {
     let rdy = "ready$q";
     c.add(rdy, "!init_busy$q");
     c.add(rdy, &format!("n_act$q >= 1 && n_act$q <= {m}"));
-    c.add(rdy, "low$q <= t$q && f_tp <= n_act$q");
+    c.add(rdy, "low$q <= t$q && t$q <= n_act$q && f_tp <= n_act$q");
     c.add(
         &format!("{rdy} && f_s2_ok_alloc"),
         "f_low1 <= f_tp && low$q == (f_low1 < t$q ? f_low1 : t$q)",
@@ -555,6 +555,13 @@ impl Checks {
             .map(|(g, _, _)| if *g == group { '1' } else { '0' })
             .collect()
     }
+
+    /// The indices of the checks in `group`.
+    fn indices(&self, group: Group) -> Vec<usize> {
+        (0..self.items.len())
+            .filter(|&i| self.items[i].0 == group)
+            .collect()
+    }
 }
 
 /// The checks, in groups, in the order the decomposed induction proves
@@ -586,6 +593,71 @@ impl Group {
     pub fn name(self) -> String {
         format!("{self:?}").to_lowercase()
     }
+
+    /// How many obligations the group's checks are split into (contiguous
+    /// runs of its checks, in the order they were added): one per slot for
+    /// the per-slot groups, so each SAT problem stays small.
+    pub fn slices(self) -> usize {
+        match self {
+            Group::Shadow | Group::Partition => MAX,
+            _ => 1,
+        }
+    }
+
+    /// Time frames of the group's obligation: 2 when it needs the cycle
+    /// before (an induction step), 1 when it follows from the earlier groups
+    /// in the same cycle (registers free, no transition: half the problem).
+    pub fn frames(self) -> u32 {
+        match self {
+            Group::Properties => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// One proof obligation of the decomposed induction: slice `slice` (of
+/// [`Group::slices`]) of a group's checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Obligation {
+    pub group: Group,
+    pub slice: usize,
+}
+
+impl Obligation {
+    /// The whole group (its slices together; for small groups the only
+    /// obligation).
+    pub fn whole(group: Group) -> Self {
+        Obligation {
+            group,
+            slice: usize::MAX,
+        }
+    }
+
+    /// The name of its `ok_` wire in the proof Verilog.
+    pub fn name(self) -> String {
+        if self.slice == usize::MAX {
+            self.group.name()
+        } else {
+            format!("{}_{}", self.group.name(), self.slice)
+        }
+    }
+}
+
+/// Every obligation of the unbounded proof, in proof order.
+pub fn obligations() -> Vec<Obligation> {
+    GROUPS
+        .iter()
+        .flat_map(|&g| {
+            let n = g.slices();
+            (0..n).map(move |i| {
+                if n == 1 {
+                    Obligation::whole(g)
+                } else {
+                    Obligation { group: g, slice: i }
+                }
+            })
+        })
+        .collect()
 }
 
 /// Every group, in proof order.
@@ -715,17 +787,16 @@ module formal_top(
     // slots of the bitmap, so a held slot means allocated > 0 without
     // counting bits.
     let mut c = Checks::new(Group::Shadow);
+    // Per slot (so a slice of the group is a slot): its entries link back
+    // to it, and it is held iff a live entry names it.
     c.add("1", &format!("allocated <= {m}"));
-    for i in 0..m {
-        let hi = format!("hlist[{}:{}]", 5 * i + 4, 5 * i);
-        for sl in 0..m {
+    for sl in 0..m {
+        for i in 0..m {
             c.add(
-                &format!("{i} < allocated && {hi} == {sl}"),
+                &format!("{i} < allocated && hlist[{}:{}] == {sl}", 5 * i + 4, 5 * i),
                 &format!("hpos[{}:{}] == {i}", 5 * sl + 4, 5 * sl),
             );
         }
-    }
-    for sl in 0..m {
         c.add("1", &format!("held[{sl}] == |(h_alive & h_hit_{sl})"));
     }
     c.group = Group::Control;
@@ -790,6 +861,27 @@ module formal_top(
     (* keep *) wire ok_{name} = !({en} && okp && {earlier}) || g_{name};",
             w = mask.len()
         );
+        // The slices: contiguous runs of the group's checks (inner first).
+        let n = g.slices();
+        if n > 1 {
+            let bits: Vec<usize> = inner
+                .indices(g)
+                .into_iter()
+                .chain(c.indices(g).into_iter().map(|i| i + inner.items.len()))
+                .collect();
+            for i in 0..n {
+                let part = &bits[i * bits.len() / n..(i + 1) * bits.len() / n];
+                let and = part
+                    .iter()
+                    .map(|b| format!("allv[{b}]"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let _ = writeln!(
+                    s,
+                    "    (* keep *) wire ok_{name}_{i} = !({en} && okp && {earlier}) || &{{{and}}};"
+                );
+            }
+        }
         earlier = format!("{earlier} && g_{name}");
     }
     s.push_str("endmodule\n");
@@ -911,23 +1003,23 @@ pub enum Verdict {
     HoldsToDepth { depth: u32 },
 }
 
-/// A finished Yosys run.
+/// A finished proof run.
 #[derive(Clone, Debug)]
 pub struct ProofReport {
     pub verdict: Verdict,
-    /// The `sat` command that was run.
+    /// The commands that were run.
     pub command: String,
     pub log: String,
+    /// Wall-clock time of the run.
+    pub seconds: f64,
 }
 
-/// What to ask of Yosys.
+/// What to ask of Yosys's own solver.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ProofMode {
     /// Temporal induction of every check at once, trying lengths
     /// 1..=max_length.
     Induction { max_length: u32 },
-    /// One group of the decomposed induction (length 1).
-    Group(Group),
     /// Bounded model check from reset to `depth` steps.
     Bounded { depth: u32 },
 }
@@ -939,19 +1031,77 @@ pub fn proof_script(mode: ProofMode) -> String {
         ProofMode::Induction { max_length } => {
             format!("sat -tempinduct -prove ok_all 1 -set-assumes -maxsteps {max_length} {show}")
         }
-        ProofMode::Group(g) => format!(
-            "sat -tempinduct -prove ok_{} 1 -set-assumes -maxsteps 1 {show}",
-            g.name()
-        ),
         ProofMode::Bounded { depth } => format!(
             "sat -tempinduct -tempinduct-baseonly -prove ok_all 1 -set-assumes \
              -maxsteps {depth} {show}"
         ),
     };
-    format!(
-        "read_verilog -formal proof.v; prep -top formal_top; flatten; memory -nomap; \
-         memory_map; opt -keepdc; {sat}"
-    )
+    format!("{FRONT}; {sat}")
+}
+
+const FRONT: &str = "read_verilog -formal proof.v; prep -top formal_top; flatten; memory -nomap; \
+                     memory_map; opt -keepdc";
+
+/// The Yosys command that writes the SAT problem of each obligation in
+/// `obs` to `<name>.cnf`: "ok_<name> fails in the last of its frames", with
+/// every register free in the first frame (the proof Verilog for this has
+/// no initial value for `past_valid`, so the first frame is any state: the
+/// reset cycle or one in which the checks held). Two frames: the induction
+/// step, assuming the obligation in the first frame as `sat -tempinduct`
+/// does; one frame: the obligation follows from the same cycle alone. The
+/// SAT problems are solved by CaDiCaL ([`prove_obligation`]); Yosys's own
+/// MiniSat gets one second.
+pub fn step_script(obs: &[Obligation]) -> String {
+    let mut s = String::from(FRONT);
+    for ob in obs {
+        let name = ob.name();
+        let frames = ob.group.frames();
+        let first = if frames == 2 {
+            format!("-set-at 1 ok_{name} 1 -prove-skip 1 ")
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            s,
+            "; sat -seq {frames} {first}-prove ok_{name} 1 -set-assumes -timeout 1 -dump_cnf {name}.cnf"
+        );
+    }
+    s
+}
+
+/// The directory a run works in: kept under `DUPLEX_FORMAL_DIR` if set,
+/// else a temporary one.
+fn work_dir(name: &str) -> Result<(PathBuf, bool)> {
+    let keep = std::env::var_os("DUPLEX_FORMAL_DIR").map(PathBuf::from);
+    let name = name.replace([' ', '{', '}', ':'], "");
+    let dir = match &keep {
+        Some(d) => d.join(name),
+        None => std::env::temp_dir().join(format!("duplex-formal-{}-{name}", std::process::id())),
+    };
+    std::fs::create_dir_all(&dir).map_err(|source| HdlError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    Ok((dir, keep.is_some()))
+}
+
+/// Runs Yosys with `script` in `dir`; returns its log.
+fn run_yosys(dir: &Path, script: &str) -> Result<String> {
+    let out = Command::new("yosys")
+        .current_dir(dir)
+        .arg("-q")
+        .arg("-l")
+        .arg("yosys.log")
+        .arg("-p")
+        .arg(script)
+        .output()
+        .map_err(|source| HdlError::ToolMissing {
+            tool: "yosys",
+            source,
+        })?;
+    let mut log = std::fs::read_to_string(dir.join("yosys.log")).unwrap_or_default();
+    log.push_str(&String::from_utf8_lossy(&out.stderr));
+    Ok(log)
 }
 
 /// Builds the proof Verilog (with `mutation` applied, if any), runs Yosys on
@@ -961,38 +1111,16 @@ pub fn prove_allocator(
     from: Start,
     mode: ProofMode,
 ) -> Result<ProofReport> {
+    let t0 = std::time::Instant::now();
     let verilog = allocator_proof_verilog(mutation, from)?;
-    // DUPLEX_FORMAL_DIR keeps the proof Verilog and the Yosys log there.
-    let keep = std::env::var_os("DUPLEX_FORMAL_DIR").map(PathBuf::from);
-    let name = format!("{from:?}-{mode:?}-{mutation:?}").replace([' ', '{', '}', ':'], "");
-    let dir = match &keep {
-        Some(d) => d.join(name),
-        None => std::env::temp_dir().join(format!("duplex-formal-{}-{name}", std::process::id())),
-    };
-    std::fs::create_dir_all(&dir).map_err(|source| HdlError::Io {
-        path: dir.clone(),
-        source,
-    })?;
+    let (dir, keep) = work_dir(&format!("{from:?}-{mode:?}-{mutation:?}"))?;
     write(&dir.join("proof.v"), &verilog)?;
     let script = proof_script(mode);
-    let out = Command::new("yosys")
-        .current_dir(&dir)
-        .arg("-q")
-        .arg("-l")
-        .arg("yosys.log")
-        .arg("-p")
-        .arg(&script)
-        .output()
-        .map_err(|source| HdlError::ToolMissing {
-            tool: "yosys",
-            source,
-        })?;
-    let log_path = dir.join("yosys.log");
-    let mut log = std::fs::read_to_string(&log_path).unwrap_or_default();
-    log.push_str(&String::from_utf8_lossy(&out.stderr));
-    if keep.is_none() {
+    let log = run_yosys(&dir, &script);
+    if !keep {
         let _ = std::fs::remove_dir_all(&dir);
     }
+    let log = log?;
     let verdict = verdict(&log, mode).ok_or_else(|| HdlError::ToolFailed {
         tool: "yosys",
         log: log.clone(),
@@ -1001,45 +1129,144 @@ pub fn prove_allocator(
         verdict,
         command: script,
         log,
+        seconds: t0.elapsed().as_secs_f64(),
     })
 }
 
-/// The unbounded proof: every [`Group`] of the decomposed induction from
-/// reset, `jobs` Yosys runs at a time. Every check holds in every reachable
-/// state when every group is [`Verdict::Proven`] (see the module text).
-pub fn prove_allocator_inductive(
+/// Proves obligations of the decomposed induction (all from one group, so
+/// one Yosys run writes their SAT problems): each is [`Verdict::Proven`]
+/// when CaDiCaL finds its SAT problem unsatisfiable, and
+/// [`Verdict::NotInductive`] when it finds a model (a state that satisfies
+/// every check, or the checks of the same cycle, from which the obligation
+/// fails). `jobs` CaDiCaL runs at a time.
+pub fn prove_obligations(
     mutation: Option<Mutation>,
+    obs: &[Obligation],
     jobs: usize,
-) -> Result<Vec<(Group, ProofReport)>> {
-    let mut out = Vec::new();
-    for chunk in GROUPS.chunks(jobs.max(1)) {
-        let done: Vec<(Group, Result<ProofReport>)> = std::thread::scope(|sc| {
-            let runs: Vec<_> = chunk
-                .iter()
-                .map(|&g| {
-                    (
-                        g,
-                        sc.spawn(move || {
-                            prove_allocator(mutation, Start::Reset, ProofMode::Group(g))
-                        }),
-                    )
+) -> Result<Vec<(Obligation, ProofReport)>> {
+    let t0 = std::time::Instant::now();
+    let Some(first) = obs.first() else {
+        return Ok(Vec::new());
+    };
+    let verilog = allocator_proof_verilog(mutation, Start::Reset)?;
+    let verilog = replace_once(&verilog, "initial past_valid = 1'b0;", "")?;
+    let (dir, keep) = work_dir(&format!("Step-{}-{mutation:?}", first.name()))?;
+    write(&dir.join("proof.v"), &verilog)?;
+    let script = step_script(obs);
+    let ylog = run_yosys(&dir, &script)?;
+    let ysecs = t0.elapsed().as_secs_f64();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let solved: Vec<Vec<(usize, Result<ProofReport>)>> = std::thread::scope(|sc| {
+        let workers: Vec<_> = (0..jobs.max(1))
+            .map(|_| {
+                sc.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(ob) = obs.get(i) else { break };
+                        let r = solve_cnf(&dir, *ob, &ylog, &script).map(|mut r| {
+                            // Each obligation's share of the Yosys run.
+                            r.seconds += ysecs / obs.len() as f64;
+                            r
+                        });
+                        done.push((i, r));
+                    }
+                    done
                 })
-                .collect();
-            runs.into_iter()
-                .map(|(g, h)| {
-                    let r = h.join().unwrap_or_else(|_| {
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join().unwrap_or_else(|_| {
+                    vec![(
+                        usize::MAX,
                         Err(HdlError::ToolFailed {
                             tool: "formal",
                             log: "proof thread panicked".into(),
-                        })
-                    });
-                    (g, r)
+                        }),
+                    )]
                 })
-                .collect()
+            })
+            .collect()
+    });
+    if !keep {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let mut all: Vec<(usize, Result<ProofReport>)> = solved.into_iter().flatten().collect();
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter()
+        .map(|(i, r)| {
+            r.map(|r| {
+                let ob = obs.get(i).copied().unwrap_or(*first);
+                (ob, r)
+            })
+        })
+        .collect()
+}
+
+/// Runs CaDiCaL on `<name>.cnf` in `dir` (written by `ylog`'s Yosys run)
+/// and deletes the file.
+fn solve_cnf(dir: &Path, ob: Obligation, ylog: &str, script: &str) -> Result<ProofReport> {
+    let t0 = std::time::Instant::now();
+    let cnf = dir.join(format!("{}.cnf", ob.name()));
+    if !cnf.exists() {
+        return Err(HdlError::ToolFailed {
+            tool: "yosys",
+            log: format!("no {} written\n{ylog}", cnf.display()),
         });
-        for (g, r) in done {
-            out.push((g, r?));
+    }
+    let out = Command::new("cadical")
+        .arg("-q")
+        .arg("-n")
+        .arg(&cnf)
+        .output()
+        .map_err(|source| HdlError::ToolMissing {
+            tool: "cadical",
+            source,
+        });
+    let _ = std::fs::remove_file(&cnf);
+    let out = out?;
+    let log = String::from_utf8_lossy(&out.stdout).into_owned();
+    let verdict = match out.status.code() {
+        Some(20) => Verdict::Proven { length: 1 },
+        Some(10) => Verdict::NotInductive { max_length: 1 },
+        _ => {
+            return Err(HdlError::ToolFailed {
+                tool: "cadical",
+                log: format!("{log}{}", String::from_utf8_lossy(&out.stderr)),
+            })
         }
+    };
+    Ok(ProofReport {
+        verdict,
+        command: format!("yosys -p \"{script}\"; cadical -q -n {}.cnf", ob.name()),
+        log,
+        seconds: t0.elapsed().as_secs_f64(),
+    })
+}
+
+/// One obligation (see [`prove_obligations`]).
+pub fn prove_obligation(mutation: Option<Mutation>, ob: Obligation) -> Result<ProofReport> {
+    let mut r = prove_obligations(mutation, &[ob], 1)?;
+    r.pop().map(|(_, r)| r).ok_or_else(|| HdlError::ToolFailed {
+        tool: "formal",
+        log: "no result".into(),
+    })
+}
+
+/// The unbounded proof: every obligation of [`obligations`], a group at a
+/// time, `jobs` solver runs at a time. Every check holds in every reachable
+/// state when every obligation is [`Verdict::Proven`] (see the module text).
+pub fn prove_allocator_inductive(
+    mutation: Option<Mutation>,
+    jobs: usize,
+) -> Result<Vec<(Obligation, ProofReport)>> {
+    let all = obligations();
+    let mut out = Vec::new();
+    for g in GROUPS {
+        let obs: Vec<Obligation> = all.iter().copied().filter(|o| o.group == g).collect();
+        out.extend(prove_obligations(mutation, &obs, jobs)?);
     }
     Ok(out)
 }
@@ -1073,7 +1300,6 @@ fn verdict(log: &str, mode: ProofMode) -> Option<Verdict> {
                 .then_some(Verdict::HoldsToDepth { depth });
         }
         ProofMode::Induction { max_length } => max_length,
-        ProofMode::Group(_) => 1,
     };
     if log.contains("Induction step proven: SUCCESS!") {
         Some(Verdict::Proven {
@@ -1128,20 +1354,73 @@ mod tests {
     fn missing_c1_forwarding_breaks_the_invariants_in_one_step() {
         // The double free it lets through is an OK free of a slot that is
         // not held: property 3 fails one cycle after a good state.
-        let v = run(
+        let r = prove_obligation(
             Some(Mutation::NoForwardingFromC1),
-            Start::Reset,
-            ProofMode::Group(Group::Properties),
-        );
-        assert_eq!(v, Verdict::NotInductive { max_length: 1 });
+            Obligation::whole(Group::Properties),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.verdict, Verdict::NotInductive { max_length: 1 });
     }
 
-    /// The unbounded proof: every group of the decomposed induction.
+    #[test]
+    fn slices_split_each_group_exactly() {
+        let v = allocator_proof_verilog(None, Start::Reset).expect("verilog");
+        let line = |name: &str| -> &str {
+            v.lines()
+                .find(|l| l.contains(&format!(" {name} =")))
+                .unwrap_or_else(|| panic!("no {name}"))
+        };
+        let all = obligations();
+        for g in GROUPS {
+            let obs: Vec<_> = all.iter().filter(|o| o.group == g).collect();
+            assert_eq!(obs.len(), g.slices(), "{g:?}");
+            if g.slices() == 1 {
+                continue;
+            }
+            // The group's checks: the set bits of its mask (MSB first).
+            let mask = line(&format!("g_{}", g.name()));
+            let lit = mask
+                .rsplit("'b")
+                .next()
+                .expect("mask")
+                .trim_end_matches(");");
+            let want: Vec<usize> = lit
+                .chars()
+                .rev()
+                .enumerate()
+                .filter(|(_, c)| *c == '1')
+                .map(|(i, _)| i)
+                .collect();
+            // The slices' checks, in slice order.
+            let mut got = Vec::new();
+            for ob in obs {
+                let part: Vec<usize> = line(&format!("ok_{}", ob.name()))
+                    .split("allv[")
+                    .skip(1)
+                    .filter_map(|b| b.split(']').next()?.parse().ok())
+                    .collect();
+                assert!(!part.is_empty(), "{}", ob.name());
+                got.extend(part);
+            }
+            assert_eq!(got, want, "{g:?}");
+        }
+    }
+
+    /// Solver runs at a time: `DUPLEX_FORMAL_JOBS`, default 2.
+    fn jobs() -> usize {
+        std::env::var("DUPLEX_FORMAL_JOBS")
+            .ok()
+            .and_then(|j| j.parse().ok())
+            .unwrap_or(2)
+    }
+
+    /// The unbounded proof: every obligation of the decomposed induction.
     #[test]
     #[ignore]
     fn allocator_invariants_are_inductive() {
-        for (g, r) in prove_allocator_inductive(None, 2).expect("yosys") {
-            assert_eq!(r.verdict, Verdict::Proven { length: 1 }, "{g:?}");
+        for (ob, r) in prove_allocator_inductive(None, jobs()).expect("proof") {
+            eprintln!("{} {:?} {:.1} s", ob.name(), r.verdict, r.seconds);
+            assert_eq!(r.verdict, Verdict::Proven { length: 1 }, "{}", ob.name());
         }
     }
 }
