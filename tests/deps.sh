@@ -4,7 +4,7 @@
 set -eu
 need=""
 for pair in verilator:verilator yosys:yosys fio:fio nbdkit:nbdkit nbdinfo:libnbd-bin \
-            qemu-img:qemu-utils openFPGALoader:openfpgaloader; do
+            qemu-img:qemu-utils openFPGALoader:openfpgaloader cadical:cadical; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need="$need $pkg"
 done
